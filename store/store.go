@@ -1,0 +1,55 @@
+// Package store is Vigil's storage on PostgreSQL: every SQL statement lives here, as a literal string
+// in the method that runs it, on pgx v5. Methods take a context and return rpm types; callers never
+// see pgx types. A missing row is ErrNotFound, a clash with existing data is ErrConflict.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound means the thing asked for does not exist (or the caller may not know that it does).
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict means the change clashes with data already stored.
+var ErrConflict = errors.New("conflict")
+
+// Store is a pool of connections to Vigil's database. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url (a PostgreSQL URL or key=value string) and checks that it
+// answers. It does not check or change the schema: see Migrate and CheckSchema.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error can echo the URL, password included: keep it out of the message.
+		return nil, errors.New("store: the database URL is not a valid PostgreSQL connection string")
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "vigil"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open pool: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("store: database unreachable: %w", err)
+	}
+	return nil
+}
+
+// Close waits for connections in use to be returned and closes them all.
+func (s *Store) Close() { s.pool.Close() }

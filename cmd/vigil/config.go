@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is Vigil's configuration, read from the environment (names fixed by API.md).
+type config struct {
+	DatabaseURL      string
+	Addr             string
+	BaseURL          *url.URL
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCRoleClaim    string
+	MigrateOnStart   bool
+	LogFormat        string
+	LogLevel         slog.Level
+	ShutdownTimeout  time.Duration
+}
+
+// setting documents one environment variable; settings is the table `vigil serve --help` and the
+// README show.
+type setting struct {
+	name, def, help string
+}
+
+var settings = []setting{
+	{"VIGIL_DATABASE_URL", "", "PostgreSQL URL, e.g. postgres://vigil@db.internal/vigil (required)"},
+	{"VIGIL_ADDR", ":8080", "address to listen on"},
+	{"VIGIL_BASE_URL", "", "external URL users reach Vigil at, e.g. https://vigil.example.org (required)"},
+	{"VIGIL_OIDC_ISSUER", "", "OpenID Connect issuer URL (required)"},
+	{"VIGIL_OIDC_CLIENT_ID", "", "OpenID Connect client id (required)"},
+	{"VIGIL_OIDC_CLIENT_SECRET", "", "OpenID Connect client secret (required)"},
+	{"VIGIL_OIDC_ROLE_CLAIM", "roles", "ID-token claim holding the user's roles"},
+	{"VIGIL_MIGRATE_ON_START", "false", "apply pending migrations at start instead of refusing to start"},
+	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
+	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
+	{"VIGIL_SHUTDOWN_TIMEOUT", "20s", "how long shutdown waits for requests in flight"},
+}
+
+// settingsHelp renders the settings table for --help.
+func settingsHelp() string {
+	var b strings.Builder
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(&b, "  %-26s %s%s\n", s.name, s.help, def)
+	}
+	return b.String()
+}
+
+// loadConfig reads the configuration. When forServe is set, the settings a production server
+// cannot do without are required. Every problem is reported at once, each in its own words.
+func loadConfig(getenv func(string) string, forServe bool) (config, error) {
+	env := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, s := range settings {
+			if s.name == name {
+				return s.def
+			}
+		}
+		return ""
+	}
+	var errs []error
+	cfg := config{
+		DatabaseURL:      env("VIGIL_DATABASE_URL"),
+		Addr:             env("VIGIL_ADDR"),
+		OIDCIssuer:       env("VIGIL_OIDC_ISSUER"),
+		OIDCClientID:     env("VIGIL_OIDC_CLIENT_ID"),
+		OIDCClientSecret: env("VIGIL_OIDC_CLIENT_SECRET"),
+		OIDCRoleClaim:    env("VIGIL_OIDC_ROLE_CLAIM"),
+		LogFormat:        env("VIGIL_LOG_FORMAT"),
+	}
+	if forServe {
+		for _, req := range []struct{ name, value string }{
+			{"VIGIL_DATABASE_URL", cfg.DatabaseURL},
+			{"VIGIL_BASE_URL", env("VIGIL_BASE_URL")},
+			{"VIGIL_OIDC_ISSUER", cfg.OIDCIssuer},
+			{"VIGIL_OIDC_CLIENT_ID", cfg.OIDCClientID},
+			{"VIGIL_OIDC_CLIENT_SECRET", cfg.OIDCClientSecret},
+		} {
+			if req.value == "" {
+				errs = append(errs, fmt.Errorf("%s is required for serve; for a local trial use `vigil demo`", req.name))
+			}
+		}
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_ADDR must be host:port or :port, e.g. :8080 (got %q)", cfg.Addr))
+	}
+	if raw := env("VIGIL_BASE_URL"); raw != "" {
+		u, err := parseBaseURL(raw)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		cfg.BaseURL = u
+	}
+	if cfg.OIDCIssuer != "" {
+		if u, err := url.Parse(cfg.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("VIGIL_OIDC_ISSUER must be the provider's issuer URL, e.g. https://login.example.org/realms/hospital (got %q)", cfg.OIDCIssuer))
+		}
+	}
+	var err error
+	if cfg.MigrateOnStart, err = strconv.ParseBool(env("VIGIL_MIGRATE_ON_START")); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_MIGRATE_ON_START must be true or false (got %q)", env("VIGIL_MIGRATE_ON_START")))
+	}
+	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("VIGIL_LOG_FORMAT must be json or text (got %q)", cfg.LogFormat))
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(env("VIGIL_LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_LOG_LEVEL must be debug, info, warn or error (got %q)", env("VIGIL_LOG_LEVEL")))
+	}
+	if cfg.ShutdownTimeout, err = time.ParseDuration(env("VIGIL_SHUTDOWN_TIMEOUT")); err != nil || cfg.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("VIGIL_SHUTDOWN_TIMEOUT must be a positive duration such as 20s (got %q)", env("VIGIL_SHUTDOWN_TIMEOUT")))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("VIGIL_BASE_URL must be an absolute http(s) URL without query, e.g. https://vigil.example.org (got %q)", raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigil-rpm/vigil/store"
+	"github.com/vigil-rpm/vigil/store/pgcluster"
+)
+
+const demoHelp = `Usage: vigil demo [--addr 127.0.0.1:8080]
+
+Runs everything for a first look in one command: uses VIGIL_DATABASE_URL if it is set, otherwise
+starts a private, throw-away PostgreSQL from the PostgreSQL binaries on this machine; migrates;
+seeds the demo hospital (invented patients, teams and devices); and serves Vigil. Ctrl-C stops
+everything and removes what it started. Seeding is idempotent: running the demo again against the
+same database duplicates nothing.
+`
+
+// demoShutdownTimeout bounds the wait for requests in flight when the demo stops.
+const demoShutdownTimeout = 5 * time.Second
+
+// demoOptions are the demo's settings; Ready, if set, is called with the URL once it serves.
+type demoOptions struct {
+	Addr        string
+	DatabaseURL string
+	Log         *slog.Logger
+	Ready       func(url string)
+}
+
+func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	if err := parseFlags(fs, args, demoHelp, stdout, stderr); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv, false)
+	if err != nil {
+		return err
+	}
+	format := "text"
+	if getenv("VIGIL_LOG_FORMAT") != "" {
+		format = cfg.LogFormat
+	}
+	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Log: newLogger(stderr, format, cfg.LogLevel)}
+	return demo(ctx, opts, stdout)
+}
+
+// demo runs the demo until ctx ends, then stops the server, the database pool and — if it started
+// one — the private PostgreSQL, in that order.
+func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
+	databaseURL, where := opts.DatabaseURL, "the database at VIGIL_DATABASE_URL"
+	if databaseURL == "" {
+		fmt.Fprintln(stdout, "Starting a private PostgreSQL for this demo…")
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if errors.Is(err, pgcluster.ErrNoBinaries) {
+			return fmt.Errorf("%w, or set VIGIL_DATABASE_URL to a PostgreSQL database", err)
+		}
+		if err != nil {
+			return err
+		}
+		defer cluster.Stop()
+		databaseURL, where = cluster.URL("postgres"), "a private PostgreSQL in "+cluster.Dir()+" (removed on exit)"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another Vigil running? try --addr 127.0.0.1:0)", opts.Addr, err)
+	}
+	defer ln.Close()
+	baseURL := "http://" + ln.Addr().String()
+	if err := prepareDemoDatabase(ctx, databaseURL, baseURL); err != nil {
+		return err
+	}
+	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, Demo: &store.Demo, Log: opts.Log})
+	if err != nil {
+		return err
+	}
+	printDemoBanner(stdout, baseURL, where)
+	if opts.Ready != nil {
+		opts.Ready(baseURL)
+	}
+	return a.run(ctx, ln, demoShutdownTimeout)
+}
+
+// prepareDemoDatabase migrates and seeds the demo hospital, its users under the built-in
+// provider's issuer.
+func prepareDemoDatabase(ctx context.Context, databaseURL, baseURL string) error {
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	return st.SeedDemo(ctx, store.Demo, baseURL+"/oidc", time.Now())
+}
+
+func printDemoBanner(w io.Writer, baseURL, where string) {
+	fmt.Fprintf(w, "\nVigil demo is running at %s\n", baseURL)
+	fmt.Fprintf(w, "Database: %s\n\n", where)
+	fmt.Fprintln(w, "Demo users:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, u := range store.Demo.Users {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Username, u.Roles[0].Label(), u.Sees)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

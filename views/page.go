@@ -1,0 +1,49 @@
+// Package views holds Vigil's HTML as typed templ components. Views do no I/O: handlers load what a
+// page shows and pass it in as typed parameters; only cross-cutting values (asset URLs, the CSRF
+// token, the signed-in user, demo mode) travel in the context, set once per request.
+package views
+
+import "context"
+
+// Page is what every page's layout needs to know about the request.
+type Page struct {
+	// Asset maps an asset name ("css/vigil.css") to its content-hashed URL.
+	Asset func(name string) string
+	// CSRFToken is exposed in a meta tag for scripts that change state.
+	CSRFToken string
+	// Demo marks a demo instance, shown on every page.
+	Demo bool
+	// Path is the request path, to mark the current navigation entry.
+	Path string
+}
+
+type pageKey struct{}
+
+// WithPage returns a context carrying p for the views rendered with it.
+func WithPage(ctx context.Context, p Page) context.Context {
+	return context.WithValue(ctx, pageKey{}, p)
+}
+
+func page(ctx context.Context) Page {
+	p, _ := ctx.Value(pageKey{}).(Page)
+	if p.Asset == nil {
+		p.Asset = func(name string) string { return "/static/" + name }
+	}
+	return p
+}
+
+func asset(ctx context.Context, name string) string { return page(ctx).Asset(name) }
+
+// navItem is one entry of the main navigation.
+type navItem struct {
+	Label, Href string
+}
+
+// current reports whether href is the page being shown ("/" only for the home page itself).
+func current(ctx context.Context, href string) bool {
+	path := page(ctx).Path
+	if href == "/" {
+		return path == "/"
+	}
+	return path == href || len(path) > len(href) && path[:len(href)] == href && path[len(href)] == '/'
+}

@@ -1,0 +1,90 @@
+// Package web assembles Vigil's HTTP server: the route table (routes.go, the only place routes are
+// declared), the middleware, the one error handler, and start and shutdown.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-rpm/vigil/handlers"
+	"github.com/vigil-rpm/vigil/static"
+)
+
+// Timeouts of the HTTP server. There is no write timeout: live connections (WebSockets) stay open
+// for hours and manage their own deadlines.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	maxBodyBytes      = "1M"
+)
+
+// Config is what the server is built from.
+type Config struct {
+	Handlers *handlers.Handlers
+	Assets   *static.Assets
+	Log      *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics. Nil makes a new one.
+	Registry *prometheus.Registry
+	// Secure says Vigil is served over HTTPS (directly or behind a proxy): HSTS is sent.
+	Secure bool
+}
+
+// Server is Vigil's HTTP server.
+type Server struct {
+	echo *echo.Echo
+	http *http.Server
+	log  *slog.Logger
+}
+
+// New builds the server: middleware, error handler and routes.
+func New(cfg Config) *Server {
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{echo: e, log: cfg.Log}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(
+		requestID,
+		observe(cfg.Log, newMetrics(cfg.Registry)),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
+		securityHeaders(cfg.Secure),
+		middleware.BodyLimit(maxBodyBytes),
+		cfg.Handlers.PageContext,
+	)
+	s.routes(cfg)
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler is the server's root handler, for tests.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve accepts connections on ln until Shutdown; it returns nil after a clean shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }

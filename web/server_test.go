@@ -1,0 +1,174 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vigil-rpm/vigil/handlers"
+	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/static"
+	"github.com/vigil-rpm/vigil/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// secret stands for what an internal error can carry: SQL, a patient's name, an MRN.
+const secret = "Rivera H1000001 SELECT * FROM patients"
+
+// newTestServer builds the real server on a real database, logging into the returned buffer.
+func newTestServer(t *testing.T, secure bool) (*Server, *bytes.Buffer) {
+	t.Helper()
+	assets, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := handlers.New(storetest.New(t), handlers.Options{AssetURL: assets.URL})
+	return New(Config{Handlers: h, Assets: assets, Log: log, Secure: secure}), &logs
+}
+
+func get(s *Server, path string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func TestErrorHandlerNeverLeaksTheCause(t *testing.T) {
+	s, logs := newTestServer(t, false)
+	failures := map[string]struct {
+		handler    echo.HandlerFunc
+		status     int
+		causeInLog bool
+	}{
+		"plain": {func(echo.Context) error { return fmt.Errorf("query failed: %s", secret) }, 500, true},
+		"wrapped safe error": {func(echo.Context) error {
+			return &rpm.Error{Code: rpm.ENotFound, Message: "No such patient.", Cause: errors.New(secret)}
+		}, 404, false},
+		"unavailable": {func(echo.Context) error {
+			return &rpm.Error{Code: rpm.EUnavailable, Message: secret, Cause: errors.New(secret)}
+		}, 503, true},
+		"http error": {func(echo.Context) error {
+			return echo.NewHTTPError(http.StatusBadRequest, secret).SetInternal(errors.New(secret))
+		}, 400, false},
+		"panic": {func(echo.Context) error { panic(secret) }, 500, true},
+	}
+	for name, f := range failures {
+		route := "/fail/" + strings.ReplaceAll(name, " ", "-")
+		s.echo.GET(route, f.handler)
+		s.echo.GET("/api"+route, f.handler)
+		for _, path := range []string{route, "/api" + route} {
+			t.Run(path, func(t *testing.T) {
+				logs.Reset()
+				rec := get(s, path)
+				body := rec.Body.String()
+				if rec.Code != f.status {
+					t.Errorf("status %d, want %d", rec.Code, f.status)
+				}
+				if strings.Contains(body, "Rivera") || strings.Contains(body, "SELECT") {
+					t.Errorf("response leaks the internal error:\n%s", body)
+				}
+				id := rec.Header().Get("X-Request-Id")
+				if id == "" || !strings.Contains(body, id) {
+					t.Errorf("response does not show the request id %q", id)
+				}
+				if f.causeInLog && !strings.Contains(logs.String(), id) {
+					t.Errorf("log lacks the request id %q:\n%s", id, logs)
+				}
+				if f.causeInLog && !strings.Contains(logs.String(), "H1000001") {
+					t.Errorf("log lacks the cause:\n%s", logs)
+				}
+				if strings.HasPrefix(path, "/api/") {
+					var e errorBody
+					if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Message == "" || e.RequestID != id {
+						t.Errorf("JSON error body %q (%v)", body, err)
+					}
+				} else if !strings.Contains(rec.Header().Get("Content-Type"), "text/html") {
+					t.Errorf("a page request got %s", rec.Header().Get("Content-Type"))
+				}
+			})
+		}
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		s, _ := newTestServer(t, secure)
+		rec := get(s, "/")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET / = %d", rec.Code)
+		}
+		h := rec.Header()
+		for _, directive := range []string{"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"} {
+			if !strings.Contains(h.Get("Content-Security-Policy"), directive) {
+				t.Errorf("CSP %q lacks %s", h.Get("Content-Security-Policy"), directive)
+			}
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Errorf("missing nosniff or Referrer-Policy: %v", h)
+		}
+		if hsts := h.Get("Strict-Transport-Security"); (hsts != "") != secure {
+			t.Errorf("secure=%v: HSTS = %q", secure, hsts)
+		}
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	s, _ := newTestServer(t, false)
+	if got := get(s, "/healthz", "X-Request-Id", "lb-0123456789").Header().Get("X-Request-Id"); got != "lb-0123456789" {
+		t.Errorf("a proxy's well-formed id was replaced by %q", got)
+	}
+	got := get(s, "/healthz", "X-Request-Id", "evil\nlog line").Header().Get("X-Request-Id")
+	if got == "" || strings.Contains(got, "evil") {
+		t.Errorf("a malformed id was kept: %q", got)
+	}
+	a, b := get(s, "/healthz").Header().Get("X-Request-Id"), get(s, "/healthz").Header().Get("X-Request-Id")
+	if a == "" || a == b {
+		t.Errorf("request ids %q and %q", a, b)
+	}
+}
+
+// TestRequestLogsHoldNoPatientData: a log line names the route, not the URL with its query.
+func TestRequestLogsHoldNoPatientData(t *testing.T) {
+	s, logs := newTestServer(t, false)
+	get(s, "/?search=Rivera&mrn=H1000001")
+	get(s, "/no/such/page/Rivera")
+	if strings.Contains(logs.String(), "Rivera") || strings.Contains(logs.String(), "H1000001") {
+		t.Errorf("request log holds what the URL held:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), `"route":"/"`) || !strings.Contains(logs.String(), `"route":"unmatched"`) {
+		t.Errorf("request log lacks the routes:\n%s", logs)
+	}
+}
+
+func TestMetricsAndAssets(t *testing.T) {
+	s, _ := newTestServer(t, false)
+	page := get(s, "/").Body.String()
+	i := strings.Index(page, "/static/css/vigil.")
+	if i < 0 {
+		t.Fatalf("the page links no hashed stylesheet:\n%s", page)
+	}
+	href := page[i : i+strings.Index(page[i:], `"`)]
+	rec := get(s, href)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
+		t.Errorf("GET %s = %d, Cache-Control %q", href, rec.Code, rec.Header().Get("Cache-Control"))
+	}
+	metrics := get(s, "/metrics")
+	if !strings.HasPrefix(metrics.Header().Get("Content-Type"), "text/plain") ||
+		!strings.Contains(metrics.Body.String(), `vigil_http_requests_total{method="GET",route="/",status="200"} 1`) {
+		t.Errorf("metrics:\n%s", metrics.Body)
+	}
+}

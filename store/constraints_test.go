@@ -8,27 +8,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/store"
-	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
 // seeded returns a connection to a fresh database holding the demo hospital.
 func seeded(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx := context.Background()
-	url := storetest.URL(t)
-	s, err := store.Open(ctx, url)
-	if err != nil {
+	s, conn := openFresh(t)
+	if err := s.SeedDemo(context.Background(), store.Demo, "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if err := s.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
 	return conn
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/store"
-	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
 // counts returns the number of rows in each table that seeding writes.
@@ -28,17 +27,7 @@ func counts(t *testing.T, conn *pgx.Conn) map[string]int {
 
 func TestSeedDemoIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	url := storetest.URL(t)
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	s, conn := openFresh(t)
 
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	if err := s.SeedDemo(ctx, store.Demo, "http://127.0.0.1:8080/oidc", now); err != nil {
@@ -76,7 +65,7 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 
 	// The patient link and the share are in place.
 	var sharedWith string
-	err = conn.QueryRow(ctx, `
+	err := conn.QueryRow(ctx, `
 		SELECT g.username FROM shares s
 		JOIN patients p ON p.id = s.patient_id JOIN users g ON g.id = s.grantee_id JOIN users pu ON pu.id = p.user_id
 		WHERE pu.username = 'pat.rivera' AND s.revoked_at IS NULL AND s.expires_at > $1`, now).Scan(&sharedWith)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -37,6 +38,31 @@ func serverAccount() (account, error) {
 		return account{}, fmt.Errorf("pgcluster: user %q has a non-numeric uid or gid", serverUser)
 	}
 	return account{switchUser: true, uid: uint32(uid), gid: uint32(gid)}, nil
+}
+
+// baseDir is where cluster directories go: the system temporary directory, unless the server runs
+// as another user who could not reach it (say TMPDIR is a root-only directory), then /tmp.
+func (a account) baseDir() string {
+	dir := os.TempDir()
+	if a.switchUser && !traversableByAll(dir) {
+		return "/tmp"
+	}
+	return dir
+}
+
+// traversableByAll reports whether every directory from dir up to the root lets any user pass.
+func traversableByAll(dir string) bool {
+	for {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return true
+		}
+		dir = parent
+	}
 }
 
 // own hands dir to the server's account.

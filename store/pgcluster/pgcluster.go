@@ -82,7 +82,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	Sweep()
-	dir, err := os.MkdirTemp("", dirPrefix)
+	dir, err := os.MkdirTemp(acct.baseDir(), dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: create directory: %w", err)
 	}
@@ -224,7 +224,11 @@ func (c *Cluster) Stop() error {
 // Sweep removes the directories of clusters whose owning process no longer runs, first killing any
 // server still running in them. Errors are ignored: sweeping is best effort.
 func Sweep() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	acct, err := serverAccount()
+	if err != nil {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(acct.baseDir(), dirPrefix+"*"))
 	for _, dir := range dirs {
 		owner, err := readPID(filepath.Join(dir, "owner.pid"))
 		if err == nil && processAlive(owner) {

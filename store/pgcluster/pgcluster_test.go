@@ -210,6 +210,24 @@ func TestServerDiesWithItsParent(t *testing.T) {
 	Sweep()
 }
 
+// TestRootAvoidsUnreachableTempDir: as root with TMPDIR set to a root-only directory (as
+// t.TempDir() is), the cluster still starts, in a place the postgres user can reach.
+func TestRootAvoidsUnreachableTempDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the server to another user")
+	}
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", private)
+	c := startCluster(t)
+	defer c.Stop()
+	if strings.HasPrefix(c.Dir(), private) {
+		t.Errorf("cluster directory %s is under the root-only %s", c.Dir(), private)
+	}
+}
+
 func TestDurableKeepsCrashSafety(t *testing.T) {
 	c, err := Start(context.Background(), Options{Durable: true, Settings: map[string]string{"work_mem": "8MB"}})
 	if errors.Is(err, ErrNoBinaries) {

@@ -6,45 +6,50 @@ package handlers
 
 import (
 	"bytes"
-	"context"
+	"log/slog"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
 
-// Database is what the handlers need of the store so far.
-type Database interface {
-	Ping(ctx context.Context) error
-	CheckSchema(ctx context.Context) error
-}
-
 // Handlers holds what the handlers share. Build it with New.
 type Handlers struct {
-	db       Database
+	store    *store.Store
+	sessions *auth.Sessions
+	rp       *auth.RelyingParty
 	demo     *store.DemoHospital
 	assetURL func(name string) string
 	now      func() time.Time
+	log      *slog.Logger
 }
 
 // Options configures the handlers.
 type Options struct {
+	Sessions     *auth.Sessions
+	RelyingParty *auth.RelyingParty
 	// Demo is the demo hospital on a demo instance, nil otherwise.
 	Demo *store.DemoHospital
 	// AssetURL maps an asset name to its content-hashed URL.
 	AssetURL func(name string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	Log *slog.Logger
 }
 
-// New returns the handlers over db.
-func New(db Database, opts Options) *Handlers {
-	h := &Handlers{db: db, demo: opts.Demo, assetURL: opts.AssetURL, now: opts.Now}
+// New returns the handlers over the store.
+func New(st *store.Store, opts Options) *Handlers {
+	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, demo: opts.Demo,
+		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
 	}
 	return h
 }
@@ -59,18 +64,23 @@ func render(c echo.Context, status int, component templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
+// PageContext is middleware that puts what every page's layout needs into the request's context:
+// asset URLs, the CSRF token, the signed-in user, demo mode.
+func (h *Handlers) PageContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		p := views.Page{Asset: h.assetURL, Demo: h.demo != nil, Path: r.URL.Path}
+		p.CSRFToken, _ = c.Get(auth.CSRFContextKey).(string)
+		if u, ok := auth.Viewer(c); ok {
+			p.Viewer = &views.Viewer{Name: u.DisplayName, Roles: u.Roles}
+		}
+		c.SetRequest(r.WithContext(views.WithPage(r.Context(), p)))
+		return next(c)
+	}
+}
+
 // probe is the body of a health or readiness answer.
 type probe struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
-}
-
-// PageContext is middleware that puts what every page's layout needs into the request's context.
-func (h *Handlers) PageContext(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		ctx := views.WithPage(r.Context(), views.Page{Asset: h.assetURL, Demo: h.demo != nil, Path: r.URL.Path})
-		c.SetRequest(r.WithContext(ctx))
-		return next(c)
-	}
 }

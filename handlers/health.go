@@ -24,11 +24,11 @@ func (h *Handlers) Healthz(c echo.Context) error {
 func (h *Handlers) Readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	if err := h.db.Ping(ctx); err != nil {
+	if err := h.store.Ping(ctx); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, probe{Status: "unavailable", Reason: "database unreachable"})
 	}
 	var behind *store.SchemaBehindError
-	if err := h.db.CheckSchema(ctx); errors.As(err, &behind) {
+	if err := h.store.CheckSchema(ctx); errors.As(err, &behind) {
 		return c.JSON(http.StatusServiceUnavailable, probe{Status: "unavailable", Reason: "database schema behind: run vigil migrate"})
 	} else if err != nil {
 		return c.JSON(http.StatusServiceUnavailable, probe{Status: "unavailable", Reason: "database schema unreadable"})

@@ -23,6 +23,9 @@ type DemoUser struct {
 	Sees        string
 }
 
+// DemoPassword is every demo account's password at the built-in OpenID provider.
+const DemoPassword = "vigil-demo"
+
 // DemoSubject is the OpenID Connect subject of a demo user. The prefix marks demo accounts, so a
 // demo run on another address (another issuer URL) takes them over instead of adding copies.
 func DemoSubject(username string) string { return demoSubjectPrefix + username }

@@ -3,7 +3,11 @@
 // token, the signed-in user, demo mode) travel in the context, set once per request.
 package views
 
-import "context"
+import (
+	"context"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
 
 // Page is what every page's layout needs to know about the request.
 type Page struct {
@@ -15,6 +19,26 @@ type Page struct {
 	Demo bool
 	// Path is the request path, to mark the current navigation entry.
 	Path string
+	// Viewer is the signed-in user, nil for nobody.
+	Viewer *Viewer
+}
+
+// Viewer is the signed-in user as the page frame shows them.
+type Viewer struct {
+	Name  string
+	Roles []rpm.Role
+}
+
+func (v *Viewer) has(role rpm.Role) bool {
+	if v == nil {
+		return false
+	}
+	for _, r := range v.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }
 
 type pageKey struct{}
@@ -34,9 +58,21 @@ func page(ctx context.Context) Page {
 
 func asset(ctx context.Context, name string) string { return page(ctx).Asset(name) }
 
-// navItem is one entry of the main navigation.
+// navItem is one entry of the main navigation, shown to viewers holding Role ("" for everyone).
 type navItem struct {
 	Label, Href string
+	Role        rpm.Role
+}
+
+// navFor returns the navigation entries the viewer may use.
+func navFor(v *Viewer) []navItem {
+	var items []navItem
+	for _, item := range nav {
+		if item.Role == "" || v.has(item.Role) {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // current reports whether href is the page being shown ("/" only for the home page itself).

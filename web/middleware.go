@@ -100,7 +100,7 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 // random URLs cannot blow up the metrics.
 func routeOf(c echo.Context) string {
 	route := c.Path()
-	if route == "" || c.Response().Status == 404 && route == "/*" {
+	if route == "" || route == "/*" {
 		return "unmatched"
 	}
 	return route

@@ -1,24 +1,62 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/static"
 )
 
-// routes is Vigil's route table: every route the server answers, in one place.
+// routes is Vigil's route table: every route the server answers, in one place. Routes that take
+// a patient id name it :patient, so the access-matrix test can find them all.
 func (s *Server) routes(cfg Config) {
 	e, h := s.echo, cfg.Handlers
 
-	// Operators' probes.
+	// Operators' probes and assets: no session.
 	e.GET("/healthz", h.Healthz)
 	e.GET("/readyz", h.Readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
-
-	// Assets, under content-hashed URLs.
 	e.GET(static.Prefix+"*", echo.WrapHandler(cfg.Assets))
 
-	// Pages.
-	e.GET("/", h.Landing)
+	// The built-in OpenID provider (demo and tests only); it guards its own forms.
+	if cfg.Provider != nil {
+		e.Any("/oidc/*", echo.WrapHandler(http.StripPrefix("/oidc", cfg.Provider)))
+	}
+
+	// Everything people use: session, CSRF check on every state change, page context.
+	app := e.Group("", cfg.Sessions.Middleware, cfg.Sessions.CSRF, h.PageContext)
+	app.GET("/", h.Landing)
+	app.GET("/signin", h.SignIn)
+	app.GET("/auth/callback", h.SignInCallback)
+
+	// Signed-in users only; what each may see is then decided per patient by the handlers' gate.
+	signedIn := h.RequireViewer
+	app.POST("/signout", h.SignOut, signedIn)
+	app.GET("/patients", h.PatientList, signedIn)
+	app.GET("/patients/:patient", h.PatientPage, signedIn)
+	app.POST("/patients/:patient/shares", h.ShareCreate, signedIn)
+	app.POST("/shares/:share/revoke", h.ShareRevoke, signedIn)
+	app.GET("/me", h.Portal, signedIn)
+
+	api := app.Group("/api/v1", signedIn)
+	api.GET("/patients", h.APIPatients)
+	api.GET("/patients/:patient", h.APIPatient)
+	api.GET("/patients/:patient/readings", h.APIReadings)
+
+	admin := app.Group("/admin", signedIn, h.RequireRole(rpm.RoleAdmin))
+	admin.GET("/teams", h.AdminTeams)
+	admin.POST("/teams", h.AdminTeamCreate)
+	admin.POST("/teams/:team/members", h.AdminTeamMemberSet)
+	admin.POST("/teams/:team/members/:user/remove", h.AdminTeamMemberRemove)
+	admin.GET("/users", h.AdminUsers)
+	admin.POST("/users/:user/disable", h.AdminUserDisable)
+	admin.POST("/users/:user/enable", h.AdminUserEnable)
+	admin.GET("/audit", h.AdminAudit)
 }
+
+// Routes lists the routes the server answers (method and path pattern), for tests that must cover
+// every one.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }

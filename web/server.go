@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/static"
 )
@@ -31,6 +32,9 @@ const (
 // Config is what the server is built from.
 type Config struct {
 	Handlers *handlers.Handlers
+	Sessions *auth.Sessions
+	// Provider is the built-in OpenID provider, mounted at /oidc; nil unless deliberately enabled.
+	Provider http.Handler
 	Assets   *static.Assets
 	Log      *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics. Nil makes a new one.
@@ -61,7 +65,6 @@ func New(cfg Config) *Server {
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
 		securityHeaders(cfg.Secure),
 		middleware.BodyLimit(maxBodyBytes),
-		cfg.Handlers.PageContext,
 	)
 	s.routes(cfg)
 	s.http = &http.Server{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/static"
@@ -33,8 +34,11 @@ func newTestServer(t *testing.T, secure bool) (*Server, *bytes.Buffer) {
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := handlers.New(storetest.New(t), handlers.Options{AssetURL: assets.URL})
-	return New(Config{Handlers: h, Assets: assets, Log: log, Secure: secure}), &logs
+	st := storetest.New(t)
+	sessions := auth.NewSessions(st, auth.SessionConfig{Secure: secure}, log)
+	rp := auth.NewRelyingParty(auth.RelyingPartyConfig{Issuer: "https://login.invalid", ClientID: "vigil"})
+	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Log: log})
+	return New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: log, Secure: secure}), &logs
 }
 
 func get(s *Server, path string, header ...string) *httptest.ResponseRecorder {

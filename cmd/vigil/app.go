@@ -2,34 +2,50 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/auth/provider"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/static"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/web"
 )
 
-// app is Vigil wired together for serving: the store, the handlers and the HTTP server.
+// sessionSweepInterval is how often expired sessions are deleted from the database.
+const sessionSweepInterval = 10 * time.Minute
+
+// app is Vigil wired together for serving: the store, sign-in, the handlers and the HTTP server.
 type app struct {
-	log    *slog.Logger
-	store  *store.Store
-	server *web.Server
+	log      *slog.Logger
+	store    *store.Store
+	sessions *auth.Sessions
+	server   *web.Server
 }
 
 // appOptions are what an app is built from.
 type appOptions struct {
 	DatabaseURL string
-	Secure      bool                // served over HTTPS
-	Demo        *store.DemoHospital // set on a demo instance
-	Log         *slog.Logger
+	BaseURL     *url.URL
+	// OIDC is the identity provider; ignored when BuiltinProvider is set.
+	OIDC auth.RelyingPartyConfig
+	// BuiltinProvider serves the built-in OpenID provider with the demo accounts at BaseURL/oidc
+	// and signs users in through it.
+	BuiltinProvider bool
+	Sessions        auth.SessionConfig
+	Demo            *store.DemoHospital // set on a demo instance
+	Log             *slog.Logger
 }
 
 // newApp connects to the database and builds the server. The schema must already be current.
@@ -43,18 +59,69 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 		st.Close()
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
+	base := opts.BaseURL.String()
+	rpConfig := opts.OIDC
+	var op http.Handler
+	if opts.BuiltinProvider {
+		if op, rpConfig, err = builtinProvider(base, opts.Log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	rpConfig.RedirectURL, rpConfig.PostLogoutURL = base+"/auth/callback", base+"/"
+	opts.Sessions.Secure = opts.BaseURL.Scheme == "https"
+	sessions := auth.NewSessions(st, opts.Sessions, opts.Log)
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h := handlers.New(st, handlers.Options{Demo: opts.Demo, AssetURL: assets.URL})
-	server := web.New(web.Config{Handlers: h, Assets: assets, Log: opts.Log, Registry: registry, Secure: opts.Secure})
-	return &app{log: opts.Log, store: st, server: server}, nil
+	h := handlers.New(st, handlers.Options{
+		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Demo: opts.Demo,
+		AssetURL: assets.URL, Log: opts.Log,
+	})
+	server := web.New(web.Config{
+		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
+		Secure: opts.Sessions.Secure,
+	})
+	return &app{log: opts.Log, store: st, sessions: sessions, server: server}, nil
+}
+
+// builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party
+// settings that sign in through it with a client secret made for this process.
+func builtinProvider(base string, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
+	issuer, secret := base+"/oidc", randomSecret()
+	users := make([]provider.User, len(store.Demo.Users))
+	for i, u := range store.Demo.Users {
+		roles := make([]string, len(u.Roles))
+		for j, r := range u.Roles {
+			roles[j] = string(r)
+		}
+		users[i] = provider.User{Subject: store.DemoSubject(u.Username), Username: u.Username, Password: store.DemoPassword,
+			Name: u.DisplayName, Email: u.Username + "@demo.vigil.invalid", Roles: roles}
+	}
+	op, err := provider.New(provider.Config{
+		Issuer: issuer, Users: users, RoleClaim: "roles", Log: log,
+		Clients: []provider.Client{{ID: "vigil", Secret: secret,
+			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/"}}},
+	})
+	if err != nil {
+		return nil, auth.RelyingPartyConfig{}, fmt.Errorf("start the built-in OpenID provider: %w", err)
+	}
+	return op, auth.RelyingPartyConfig{Issuer: issuer, ClientID: "vigil", ClientSecret: secret, RoleClaim: "roles"}, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // run serves on ln until ctx ends, then shuts down in dependency order: stop taking requests and
-// finish those in flight (up to timeout), then close the database pool.
+// finish those in flight (up to timeout), stop background work, then close the database pool.
 func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- a.server.Serve(ln) }()
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	background := make(chan struct{})
+	go func() { defer close(background); a.sweepSessions(bgCtx) }()
 	var err error
 	select {
 	case err = <-served:
@@ -67,8 +134,28 @@ func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) e
 		}
 		err = <-served
 	}
+	stopBackground()
+	<-background
 	a.store.Close()
 	return err
+}
+
+// sweepSessions deletes expired sessions periodically until ctx ends.
+func (a *app) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(sessionSweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.sessions.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("deleting expired sessions failed", slog.Any("err", err))
+			} else if n > 0 {
+				a.log.Debug("deleted expired sessions", slog.Int64("count", n))
+			}
+		}
+	}
 }
 
 // newLogger returns a structured logger writing to w in the given format ("json" or "text").

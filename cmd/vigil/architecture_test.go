@@ -30,6 +30,7 @@ var allowedImports = map[string][]string{
 	"store/pgcluster": {},
 	"store/storetest": {"store", "store/pgcluster", "rpm", "migrations"},
 	"auth":            {"rpm", "store"},
+	"auth/provider":   {},
 	"ingest":          {"rpm", "store", "alerts", "live"},
 	"live":            {"rpm", "store"},
 	"fhir":            {"rpm"},

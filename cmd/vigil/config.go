@@ -21,6 +21,9 @@ type config struct {
 	OIDCClientSecret string
 	OIDCRoleClaim    string
 	MigrateOnStart   bool
+	BuiltinProvider  bool
+	SessionIdle      time.Duration
+	SessionLifetime  time.Duration
 	LogFormat        string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
@@ -41,6 +44,9 @@ var settings = []setting{
 	{"VIGIL_OIDC_CLIENT_SECRET", "", "OpenID Connect client secret (required)"},
 	{"VIGIL_OIDC_ROLE_CLAIM", "roles", "ID-token claim holding the user's roles"},
 	{"VIGIL_MIGRATE_ON_START", "false", "apply pending migrations at start instead of refusing to start"},
+	{"VIGIL_SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request"},
+	{"VIGIL_SESSION_LIFETIME", "12h", "a session ends this long after sign-in, whatever happens"},
+	{"VIGIL_INSECURE_BUILTIN_PROVIDER", "false", "UNSAFE: serve the built-in demo OpenID provider with the demo accounts instead of VIGIL_OIDC_*"},
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"VIGIL_SHUTDOWN_TIMEOUT", "20s", "how long shutdown waits for requests in flight"},
@@ -83,6 +89,10 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 		OIDCRoleClaim:    env("VIGIL_OIDC_ROLE_CLAIM"),
 		LogFormat:        env("VIGIL_LOG_FORMAT"),
 	}
+	var err error
+	if cfg.BuiltinProvider, err = strconv.ParseBool(env("VIGIL_INSECURE_BUILTIN_PROVIDER")); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_INSECURE_BUILTIN_PROVIDER must be true or false (got %q)", env("VIGIL_INSECURE_BUILTIN_PROVIDER")))
+	}
 	if forServe {
 		for _, req := range []struct{ name, value string }{
 			{"VIGIL_DATABASE_URL", cfg.DatabaseURL},
@@ -91,7 +101,7 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 			{"VIGIL_OIDC_CLIENT_ID", cfg.OIDCClientID},
 			{"VIGIL_OIDC_CLIENT_SECRET", cfg.OIDCClientSecret},
 		} {
-			if req.value == "" {
+			if req.value == "" && !(cfg.BuiltinProvider && strings.HasPrefix(req.name, "VIGIL_OIDC_")) {
 				errs = append(errs, fmt.Errorf("%s is required for serve; for a local trial use `vigil demo`", req.name))
 			}
 		}
@@ -111,7 +121,6 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 			errs = append(errs, fmt.Errorf("VIGIL_OIDC_ISSUER must be the provider's issuer URL, e.g. https://login.example.org/realms/hospital (got %q)", cfg.OIDCIssuer))
 		}
 	}
-	var err error
 	if cfg.MigrateOnStart, err = strconv.ParseBool(env("VIGIL_MIGRATE_ON_START")); err != nil {
 		errs = append(errs, fmt.Errorf("VIGIL_MIGRATE_ON_START must be true or false (got %q)", env("VIGIL_MIGRATE_ON_START")))
 	}
@@ -123,6 +132,14 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 	}
 	if cfg.ShutdownTimeout, err = time.ParseDuration(env("VIGIL_SHUTDOWN_TIMEOUT")); err != nil || cfg.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("VIGIL_SHUTDOWN_TIMEOUT must be a positive duration such as 20s (got %q)", env("VIGIL_SHUTDOWN_TIMEOUT")))
+	}
+	for _, d := range []struct {
+		name string
+		dest *time.Duration
+	}{{"VIGIL_SESSION_IDLE_TIMEOUT", &cfg.SessionIdle}, {"VIGIL_SESSION_LIFETIME", &cfg.SessionLifetime}} {
+		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

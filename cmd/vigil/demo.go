@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -32,7 +33,7 @@ type demoOptions struct {
 	Addr        string
 	DatabaseURL string
 	Log         *slog.Logger
-	Ready       func(url string)
+	Ready       func(url string, a *app)
 }
 
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -78,13 +79,14 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 	if err := prepareDemoDatabase(ctx, databaseURL, baseURL); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, Demo: &store.Demo, Log: opts.Log})
+	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
+		BuiltinProvider: true, Demo: &store.Demo, Log: opts.Log})
 	if err != nil {
 		return err
 	}
 	printDemoBanner(stdout, baseURL, where)
 	if opts.Ready != nil {
-		opts.Ready(baseURL)
+		opts.Ready(baseURL, a)
 	}
 	return a.run(ctx, ln, demoShutdownTimeout)
 }
@@ -106,7 +108,7 @@ func prepareDemoDatabase(ctx context.Context, databaseURL, baseURL string) error
 func printDemoBanner(w io.Writer, baseURL, where string) {
 	fmt.Fprintf(w, "\nVigil demo is running at %s\n", baseURL)
 	fmt.Fprintf(w, "Database: %s\n\n", where)
-	fmt.Fprintln(w, "Demo users:")
+	fmt.Fprintf(w, "Demo users (sign in at %s/signin; every password is %s):\n", baseURL, store.DemoPassword)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, u := range store.Demo.Users {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Username, u.Roles[0].Label(), u.Sees)

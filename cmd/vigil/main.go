@@ -22,6 +22,7 @@ Commands:
   serve     run the production server (configured by environment variables)
   migrate   apply pending database migrations and exit
   demo      run everything for a first look: database, demo hospital, server
+  audit     verify the audit trail's hash chain ("vigil audit verify")
 
 Run "vigil <command> --help" for a command's flags and settings.
 `
@@ -33,6 +34,7 @@ var commands = map[string]command{
 	"serve":   serveCommand,
 	"migrate": migrateCommand,
 	"demo":    demoCommand,
+	"audit":   auditCommand,
 }
 
 func main() {

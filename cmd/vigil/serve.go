@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/store"
 )
 
@@ -39,7 +40,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 	if err := prepareSchema(ctx, cfg.DatabaseURL, cfg.MigrateOnStart, log); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, appOptions{DatabaseURL: cfg.DatabaseURL, Secure: cfg.BaseURL.Scheme == "https", Log: log})
+	if cfg.BuiltinProvider {
+		log.Warn("UNSAFE: VIGIL_INSECURE_BUILTIN_PROVIDER is on. Anyone can sign in as any demo account " +
+			"(password vigil-demo), including clinicians who see patient data. Never use this with real patients.")
+	}
+	a, err := newApp(ctx, appOptions{
+		DatabaseURL: cfg.DatabaseURL, BaseURL: cfg.BaseURL, BuiltinProvider: cfg.BuiltinProvider, Log: log,
+		OIDC: auth.RelyingPartyConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
+			ClientSecret: cfg.OIDCClientSecret, RoleClaim: cfg.OIDCRoleClaim},
+		Sessions: auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+	})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+// outcome is what a request should get.
+type outcome int
+
+const (
+	allow  outcome = iota // 200, or 303 onward for a form that succeeded
+	hidden                // 404: the patient does not exist for this viewer
+	signIn                // a page: redirect to sign in; the API: 401
+)
+
+func (o outcome) String() string { return [...]string{"allow", "404", "sign-in"}[o] }
+
+// who may see whom in the demo hospital (API.md).
+type patientKind int
+
+const (
+	rivera     patientKind = iota // cardiology, shared with dr.patel, is pat.rivera
+	cardiology                    // another cardiology patient
+	pulmonary
+)
+
+var patientMRN = map[patientKind]string{rivera: "H1000001", cardiology: "H1000002", pulmonary: "H1000101"}
+
+func reads(user string, p patientKind) outcome {
+	switch {
+	case user == "":
+		return signIn
+	case (user == "nurse.kim" || user == "dr.osei") && p != pulmonary,
+		user == "nurse.lee" && p == pulmonary,
+		(user == "dr.patel" || user == "pat.rivera") && p == rivera:
+		return allow
+	}
+	return hidden
+}
+
+func cares(user string, p patientKind) outcome {
+	if user == "" {
+		return signIn
+	}
+	if (user == "nurse.kim" || user == "dr.osei") && p != pulmonary || user == "nurse.lee" && p == pulmonary {
+		return allow
+	}
+	return hidden
+}
+
+// accessMatrix says, for every route that takes a patient id, what each demo user (and nobody)
+// gets for each kind of patient. A route with :patient that is missing here fails the test.
+var accessMatrix = map[string]func(user string, p patientKind) outcome{
+	"GET /patients/:patient":                 reads,
+	"POST /patients/:patient/shares":         cares,
+	"GET /api/v1/patients/:patient":          reads,
+	"GET /api/v1/patients/:patient/readings": reads,
+}
+
+var matrixUsers = []string{"", "admin", "nurse.kim", "dr.osei", "nurse.lee", "dr.patel", "pat.rivera"}
+
+func TestAccessMatrix(t *testing.T) {
+	d := startDemo(t)
+	browsers := map[string]*browser{}
+	tokens := map[string]string{}
+	for _, u := range matrixUsers {
+		b := d.browser(t)
+		if u != "" {
+			tokens[u] = csrfToken(t, b.signIn(u, "vigil-demo").body)
+		}
+		browsers[u] = b
+	}
+	patel := d.userID(t, "dr.patel")
+
+	// Reads first: the share form's successes must not change what the reads see.
+	all := d.app.server.Routes()
+	slices.SortStableFunc(all, func(a, b *echo.Route) int { return strings.Compare(a.Method, b.Method) })
+	routes := 0
+	for _, r := range all {
+		if !strings.Contains(r.Path, ":patient") {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		expect, ok := accessMatrix[key]
+		if !ok {
+			t.Errorf("route %s takes a patient id but is not in the access matrix", key)
+			continue
+		}
+		routes++
+		for _, user := range matrixUsers {
+			for kind, mrn := range patientMRN {
+				path := strings.Replace(r.Path, ":patient", d.patientID(t, mrn), 1)
+				want := expect(user, kind)
+				var got response
+				if r.Method == http.MethodGet {
+					got = browsers[user].get(path)
+				} else {
+					got = browsers[user].post(path, url.Values{"_csrf": {tokens[user]}, "grantee": {patel},
+						"reason": {"Matrix test"}, "days": {"1"}})
+				}
+				if !matches(got, want, path) {
+					t.Errorf("%s as %q on %s patient: got %d at %s, want %s", key, user, mrn, got.status, got.url.Path, want)
+				}
+			}
+		}
+	}
+	if routes != len(accessMatrix) {
+		t.Errorf("checked %d routes, the matrix has %d", routes, len(accessMatrix))
+	}
+	assertDenialsAudited(t, d)
+}
+
+func matches(got response, want outcome, path string) bool {
+	switch want {
+	case allow:
+		return got.status == http.StatusOK && (got.url.Path == path || strings.HasPrefix(got.url.Path, "/patients/"))
+	case hidden:
+		return got.status == http.StatusNotFound
+	default:
+		if strings.HasPrefix(path, "/api/") {
+			return got.status == http.StatusUnauthorized
+		}
+		// A page sends the browser to sign in: it ends on the provider's login form.
+		return strings.HasPrefix(got.url.Path, "/oidc/") || got.status == http.StatusUnauthorized
+	}
+}
+
+// assertDenialsAudited: nurse.lee's attempts on cardiology patients are in the audit trail.
+func assertDenialsAudited(t *testing.T, d *demoApp) {
+	var denials int
+	err := d.db.QueryRow(context.Background(), `
+		SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id
+		WHERE u.username = 'nurse.lee' AND NOT a.allowed AND a.patient_id = $1`, d.patientID(t, "H1000002")).Scan(&denials)
+	if err != nil || denials < len(accessMatrix) {
+		t.Errorf("nurse.lee's denials on a cardiology patient: %d audited (%v), want at least %d", denials, err, len(accessMatrix))
+	}
+}

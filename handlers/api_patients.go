@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// patientJSON is a patient in the JSON API. Latest holds each metric's most recent reading.
+type patientJSON struct {
+	ID          string        `json:"id"`
+	MRN         string        `json:"mrn"`
+	Name        string        `json:"name"`
+	BirthDate   string        `json:"birth_date"`
+	Teams       []string      `json:"teams"`
+	Access      string        `json:"access"`
+	SharedUntil *time.Time    `json:"shared_until,omitempty"`
+	Latest      []readingJSON `json:"latest"`
+	Devices     []deviceJSON  `json:"devices,omitempty"`
+}
+
+type readingJSON struct {
+	Code  string    `json:"code"`
+	Value float64   `json:"value"`
+	Unit  string    `json:"unit"`
+	At    time.Time `json:"at"`
+}
+
+type deviceJSON struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Model  string `json:"model"`
+	Serial string `json:"serial"`
+}
+
+var accessNames = map[rpm.AccessLevel]string{rpm.AccessShared: "shared", rpm.AccessSelf: "self", rpm.AccessCare: "care"}
+
+func readingsJSON(rs []rpm.Reading) []readingJSON {
+	out := make([]readingJSON, len(rs))
+	for i, r := range rs {
+		out[i] = readingJSON{Code: r.Code, Value: r.Value, Unit: r.Unit, At: r.EffectiveAt}
+	}
+	return out
+}
+
+func sharedUntil(a rpm.Access) *time.Time {
+	if a.SharedUntil.IsZero() {
+		return nil
+	}
+	return &a.SharedUntil
+}
+
+// APIPatients lists the patients the viewer may see, with their latest readings.
+func (h *Handlers) APIPatients(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _ := auth.Viewer(c)
+	list, err := h.store.VisiblePatients(ctx, u.ID, h.now())
+	if err != nil {
+		return err
+	}
+	out := make([]patientJSON, 0, len(list))
+	for _, ps := range list {
+		latest, err := h.store.LatestReadings(ctx, ps.ID)
+		if err != nil {
+			return err
+		}
+		out = append(out, patientJSON{ID: ps.ID, MRN: ps.MRN, Name: ps.Name(), BirthDate: ps.BirthDate.Format(time.DateOnly),
+			Teams: ps.Teams, Access: accessNames[ps.Access.Level], SharedUntil: sharedUntil(ps.Access), Latest: readingsJSON(latest)})
+	}
+	h.audit(c, rpm.ActionPatientList, "", "patient", "", true)
+	return c.JSON(http.StatusOK, map[string]any{"patients": out})
+}
+
+// APIPatient returns one patient's summary with devices.
+func (h *Handlers) APIPatient(c echo.Context) error {
+	id := c.Param("patient")
+	access, err := h.authorize(c, id, rpm.ActionPatientView, rpm.AccessShared)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := h.store.Patient(ctx, id)
+	if err != nil {
+		return notFoundAs(err, errHidden)
+	}
+	rec, err := h.record(ctx, id, h.now())
+	if err != nil {
+		return err
+	}
+	out := patientJSON{ID: p.ID, MRN: p.MRN, Name: p.Name(), BirthDate: p.BirthDate.Format(time.DateOnly),
+		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest)}
+	for _, t := range rec.teams {
+		out.Teams = append(out.Teams, t.Name)
+	}
+	for _, d := range rec.devices {
+		out.Devices = append(out.Devices, deviceJSON{ID: d.ID, Kind: string(d.Kind), Model: d.Model, Serial: d.Serial})
+	}
+	h.audit(c, rpm.ActionPatientView, id, "patient", id, true)
+	return c.JSON(http.StatusOK, out)
+}
+
+// maxAPIReadings bounds one readings answer; ask for a shorter range to see more.
+const maxAPIReadings = 10000
+
+// APIReadings returns a patient's readings of one code (or all) in a time range, in canonical
+// units, newest first. from and to are RFC 3339; they default to the last 24 hours.
+func (h *Handlers) APIReadings(c echo.Context) error {
+	id := c.Param("patient")
+	if _, err := h.authorize(c, id, rpm.ActionReadingsView, rpm.AccessShared); err != nil {
+		return err
+	}
+	to, from := h.now().Add(time.Minute), h.now().Add(-24*time.Hour)
+	var err error
+	if v := c.QueryParam("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
+			return rpm.Errorf(rpm.EInvalid, "to must be an RFC 3339 time, e.g. 2026-11-21T10:00:00Z.")
+		}
+	}
+	if v := c.QueryParam("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
+			return rpm.Errorf(rpm.EInvalid, "from must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z.")
+		}
+	}
+	code := c.QueryParam("code")
+	if _, ok := rpm.MetricByCode(code); code != "" && !ok {
+		return rpm.Errorf(rpm.EInvalid, "code must be one of the LOINC codes Vigil accepts.")
+	}
+	readings, err := h.store.Readings(c.Request().Context(), id, code, from, to, maxAPIReadings)
+	if err != nil {
+		return err
+	}
+	h.audit(c, rpm.ActionReadingsView, id, "readings", code, true)
+	return c.JSON(http.StatusOK, map[string]any{"patient": id, "readings": readingsJSON(readings)})
+}

@@ -1,0 +1,21 @@
+package handlers
+
+import "testing"
+
+func TestLocalPathRefusesOtherSites(t *testing.T) {
+	tests := map[string]string{
+		"/patients":              "/patients",
+		"/patients/x?tab=shares": "/patients/x?tab=shares",
+		"":                       "",
+		"https://evil.example/":  "",
+		"//evil.example/":        "",
+		"/\\evil.example":        "",
+		"/a\r\nSet-Cookie: x":    "",
+		"patients":               "",
+	}
+	for in, want := range tests {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

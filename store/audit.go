@@ -1,0 +1,158 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// RecordAudit appends an entry to the audit trail. The database stamps the time and extends the
+// hash chain; entries can be neither changed nor deleted afterwards.
+func (s *Store) RecordAudit(ctx context.Context, e rpm.AuditEntry) error {
+	var addr *netip.Addr
+	if a, err := netip.ParseAddr(e.RemoteAddr); err == nil {
+		addr = &a
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO audit_log (actor_kind, actor_id, actor_role, action, patient_id, object_type, object_id,
+		                       allowed, request_id, remote_addr, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ActorKind, nullUUID(e.ActorID), e.ActorRole, e.Action, nullUUID(e.PatientID), e.ObjectType, e.ObjectID,
+		e.Allowed, e.RequestID, addr, truncate(e.UserAgent, 256))
+	if err != nil {
+		return fmt.Errorf("store: record audit: %w", err)
+	}
+	return nil
+}
+
+// AuditFilter narrows an audit listing; zero fields do not filter. Before pages backwards by id.
+type AuditFilter struct {
+	ActorID   string
+	PatientID string
+	Action    string
+	From, To  time.Time
+	Before    int64
+	Limit     int
+}
+
+// AuditEntries lists audit entries matching f, newest first.
+func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]rpm.AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.id, a.at, a.actor_kind, coalesce(a.actor_id::text, ''), coalesce(u.display_name, ''), a.actor_role,
+		       a.action, coalesce(a.patient_id::text, ''), a.object_type, a.object_id, a.allowed, a.request_id,
+		       coalesce(host(a.remote_addr), ''), a.user_agent
+		FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+		WHERE ($1 = '' OR a.actor_id::text = $1) AND ($2 = '' OR a.patient_id::text = $2)
+		  AND ($3 = '' OR a.action = $3)
+		  AND ($4::timestamptz IS NULL OR a.at >= $4) AND ($5::timestamptz IS NULL OR a.at < $5)
+		  AND ($6 = 0 OR a.id < $6)
+		ORDER BY a.id DESC LIMIT $7`,
+		f.ActorID, f.PatientID, f.Action, nullTime(f.From), nullTime(f.To), f.Before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit entries: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.AuditEntry, error) {
+		var e rpm.AuditEntry
+		err := row.Scan(&e.ID, &e.At, &e.ActorKind, &e.ActorID, &e.ActorName, &e.ActorRole, &e.Action, &e.PatientID,
+			&e.ObjectType, &e.ObjectID, &e.Allowed, &e.RequestID, &e.RemoteAddr, &e.UserAgent)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: audit entries: %w", err)
+	}
+	return entries, nil
+}
+
+// AuditVerification is the outcome of checking the audit trail's hash chain.
+type AuditVerification struct {
+	Checked int
+	// BrokenAt is the chain position of the first row whose hash does not match its contents or
+	// its predecessor; 0 when the chain is intact.
+	BrokenAt int64
+	BrokenID int64
+}
+
+// VerifyAudit recomputes the audit trail's hash chain in Go, independently of the database's own
+// trigger, and reports the first row that does not match (see migration 005 for the hashed form).
+func (s *Store) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, chain_seq, prev_hash, hash, at, actor_kind, coalesce(actor_id::text, ''), actor_role, action,
+		       coalesce(patient_id::text, ''), object_type, object_id, allowed, request_id,
+		       coalesce(host(remote_addr), ''), user_agent
+		FROM audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq`)
+	if err != nil {
+		return AuditVerification{}, fmt.Errorf("store: verify audit: %w", err)
+	}
+	defer rows.Close()
+	var v AuditVerification
+	prev := make([]byte, sha256.Size)
+	var e rpm.AuditEntry
+	var seq int64
+	var prevHash, hash []byte
+	for rows.Next() {
+		if err := rows.Scan(&e.ID, &seq, &prevHash, &hash, &e.At, &e.ActorKind, &e.ActorID, &e.ActorRole, &e.Action,
+			&e.PatientID, &e.ObjectType, &e.ObjectID, &e.Allowed, &e.RequestID, &e.RemoteAddr, &e.UserAgent); err != nil {
+			return v, fmt.Errorf("store: verify audit: %w", err)
+		}
+		v.Checked++
+		want := auditHash(prev, seq, e)
+		if seq != int64(v.Checked) || !bytes.Equal(prevHash, prev) || !bytes.Equal(hash, want) {
+			v.BrokenAt, v.BrokenID = int64(v.Checked), e.ID
+			return v, nil
+		}
+		prev = hash
+	}
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("store: verify audit: %w", err)
+	}
+	return v, nil
+}
+
+// auditHash is the chain hash of one row, exactly as migration 005's trigger computes it.
+func auditHash(prev []byte, seq int64, e rpm.AuditEntry) []byte {
+	allowed := "f"
+	if e.Allowed {
+		allowed = "t"
+	}
+	var b bytes.Buffer
+	b.Write(prev)
+	for _, f := range []string{strconv.FormatInt(seq, 10), strconv.FormatInt(e.At.UnixMicro(), 10), e.ActorKind,
+		e.ActorID, e.ActorRole, e.Action, e.PatientID, e.ObjectType, e.ObjectID, allowed, e.RequestID,
+		e.RemoteAddr, e.UserAgent} {
+		b.WriteString(strconv.Itoa(len(f)) + ":" + f)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return sum[:]
+}
+
+func nullUUID(id string) *string {
+	if id == "" {
+		return nil
+	}
+	return &id
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// patientColumnsP selects a patient aliased p, in patientDest's order.
+const patientColumnsP = `p.id, p.mrn, p.family_name, p.given_name, p.birth_date, p.sex, p.time_zone`
+
+func patientDest(p *rpm.Patient) []any {
+	return []any{&p.ID, &p.MRN, &p.FamilyName, &p.GivenName, &p.BirthDate, (*string)(&p.Sex), &p.TimeZone}
+}
+
+// Patient returns one patient, or ErrNotFound. It does not check access: callers authorise first.
+func (s *Store) Patient(ctx context.Context, id string) (rpm.Patient, error) {
+	if !validUUID(id) {
+		return rpm.Patient{}, ErrNotFound
+	}
+	var p rpm.Patient
+	err := s.pool.QueryRow(ctx, `SELECT `+patientColumnsP+` FROM patients p WHERE p.id = $1`, id).Scan(patientDest(&p)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rpm.Patient{}, ErrNotFound
+	}
+	if err != nil {
+		return rpm.Patient{}, fmt.Errorf("store: patient: %w", err)
+	}
+	return p, nil
+}
+
+// PatientOfUser returns the patient record linked to a patient's own account, or ErrNotFound.
+func (s *Store) PatientOfUser(ctx context.Context, userID string) (rpm.Patient, error) {
+	if !validUUID(userID) {
+		return rpm.Patient{}, ErrNotFound
+	}
+	var p rpm.Patient
+	err := s.pool.QueryRow(ctx, `SELECT `+patientColumnsP+` FROM patients p WHERE p.user_id = $1`, userID).Scan(patientDest(&p)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rpm.Patient{}, ErrNotFound
+	}
+	if err != nil {
+		return rpm.Patient{}, fmt.Errorf("store: patient of user: %w", err)
+	}
+	return p, nil
+}
+
+// PatientTeams returns the care teams that look after a patient, with their members.
+func (s *Store) PatientTeams(ctx context.Context, patientID string) ([]TeamWithMembers, error) {
+	rows, err := s.pool.Query(ctx, teamsWithMembersSQL+`
+		WHERE t.id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = $1)
+		GROUP BY t.id ORDER BY t.name`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("store: patient teams: %w", err)
+	}
+	return collectTeams(rows)
+}
+
+// PatientDevices returns the devices assigned to a patient now.
+func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Device, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.serial, d.vendor, d.model, d.kind, d.status
+		FROM device_assignments a JOIN devices d ON d.id = a.device_id
+		WHERE a.patient_id = $1 AND a.ended_at IS NULL
+		ORDER BY d.kind, d.serial`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("store: patient devices: %w", err)
+	}
+	devices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Device, error) {
+		var d rpm.Device
+		err := row.Scan(&d.ID, &d.Serial, &d.Vendor, &d.Model, (*string)(&d.Kind), (*string)(&d.Status))
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: patient devices: %w", err)
+	}
+	return devices, nil
+}

@@ -1,0 +1,93 @@
+package views
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// dateTime shows an instant to a clinician: "21 Nov 2026, 10:05 UTC".
+func dateTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 MST")
+}
+
+// date shows a calendar date: "21 Nov 2026".
+func date(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// isoTime is the machine-readable form for <time datetime>.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// metricName is the clinician's name for a code; plainName the patient's.
+func metricName(code string) string {
+	if m, ok := rpm.MetricByCode(code); ok {
+		return m.Name
+	}
+	return code
+}
+
+func plainName(code string) string {
+	if m, ok := rpm.MetricByCode(code); ok {
+		return m.PlainName
+	}
+	return code
+}
+
+// value shows a reading's value with its unit, to the metric's usual precision.
+func value(r rpm.Reading) string {
+	m, ok := rpm.MetricByCode(r.Code)
+	if !ok {
+		return strconv.FormatFloat(r.Value, 'g', 4, 64) + " " + r.Unit
+	}
+	return strconv.FormatFloat(r.Value, 'f', m.Decimals, 64) + " " + m.UnitLabel
+}
+
+// deviceKind names a device kind in plain words.
+func deviceKind(k rpm.DeviceKind) string {
+	switch k {
+	case rpm.KindBPCuff:
+		return "Blood-pressure cuff"
+	case rpm.KindPulseOximeter:
+		return "Pulse oximeter"
+	case rpm.KindScale:
+		return "Scale"
+	case rpm.KindGlucometer:
+		return "Glucometer"
+	case rpm.KindThermometer:
+		return "Thermometer"
+	case rpm.KindWearable:
+		return "Wearable"
+	case rpm.KindBedsideMonitor:
+		return "Bedside monitor"
+	}
+	return string(k)
+}
+
+func roleLabels(roles []rpm.Role) string {
+	labels := make([]string, len(roles))
+	for i, r := range roles {
+		labels[i] = r.Label()
+	}
+	return strings.Join(labels, ", ")
+}
+
+func tierLabel(t rpm.Tier) string {
+	switch t {
+	case rpm.TierFirstResponder:
+		return "First responder"
+	case rpm.TierEscalation:
+		return "Escalation"
+	case rpm.TierSenior:
+		return "Senior escalation"
+	}
+	return "Tier " + strconv.Itoa(int(t))
+}

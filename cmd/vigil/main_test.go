@@ -167,3 +167,35 @@ func TestMigrateCommand(t *testing.T) {
 		t.Errorf("second migrate said %q", out.String())
 	}
 }
+
+// TestBuiltinProviderOnlyWhenAskedFor: serve mounts the demo provider only under the deliberately
+// named setting, and then says loudly that it is unsafe.
+func TestBuiltinProviderOnlyWhenAskedFor(t *testing.T) {
+	for _, builtin := range []bool{false, true} {
+		cfg := serveConfig(t, storetest.URL(t), false)
+		cfg.BuiltinProvider = builtin
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs bytes.Buffer
+		addrs := make(chan net.Addr, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), func(a net.Addr) { addrs <- a })
+		}()
+		var addr net.Addr
+		select {
+		case addr = <-addrs:
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve: %v", err)
+		}
+		code, _, _ := httpGet(t, "http://"+addr.String()+"/oidc/.well-known/openid-configuration")
+		cancel()
+		<-done
+		if builtin && (code != http.StatusOK || !strings.Contains(logs.String(), "UNSAFE")) {
+			t.Errorf("with the setting: discovery %d, warning logged: %v", code, strings.Contains(logs.String(), "UNSAFE"))
+		}
+		if !builtin && (code != http.StatusNotFound || strings.Contains(logs.String(), "UNSAFE")) {
+			t.Errorf("without the setting: discovery answered %d", code)
+		}
+	}
+}

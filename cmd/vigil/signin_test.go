@@ -153,3 +153,34 @@ func TestExpiredAndEndedSessions(t *testing.T) {
 		t.Error("signed out, yet the patient list shows")
 	}
 }
+
+// TestSignInReplacesTheSessionToken: a session token planted before sign-in is worthless after.
+func TestSignInReplacesTheSessionToken(t *testing.T) {
+	d := startDemo(t)
+	b := d.browser(t)
+	b.get("/signin") // starts a session to hold the challenge
+	base := mustParse(t, d.base)
+	before := sessionCookie(b, base)
+	if before == "" {
+		t.Fatal("no session cookie while signing in")
+	}
+	b.signIn("nurse.kim", "vigil-demo")
+	after := sessionCookie(b, base)
+	if after == "" || after == before {
+		t.Errorf("session token before %q, after %q: not replaced at sign-in", before, after)
+	}
+	planted := d.browser(t)
+	planted.client.Jar.SetCookies(base, []*http.Cookie{{Name: "vigil_session", Value: before, Path: "/"}})
+	if page := planted.get("/patients"); page.url.Path == "/patients" {
+		t.Error("the pre-sign-in token opens the signed-in session")
+	}
+}
+
+func sessionCookie(b *browser, u *url.URL) string {
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "vigil_session" {
+			return c.Value
+		}
+	}
+	return ""
+}

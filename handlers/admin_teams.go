@@ -34,7 +34,7 @@ func (h *Handlers) renderTeams(c echo.Context, status int, problem string) error
 		p.People = append(p.People, views.Option{Value: u.ID, Label: u.DisplayName + " (" + u.Username + ")"})
 	}
 	for _, t := range teams {
-		ta := views.TeamAdmin{ID: t.ID, Name: t.Name, Description: t.Description, AckWindow: t.AckWindow.String(), Patients: t.Patients}
+		ta := views.TeamAdmin{ID: t.ID, Name: t.Name, Description: t.Description, AckWindow: minutes(t.AckWindow), Patients: t.Patients}
 		for _, m := range t.Members {
 			ta.Members = append(ta.Members, views.MemberAdmin{UserID: m.UserID, Name: m.DisplayName, Username: m.Username, Tier: m.Tier})
 		}
@@ -89,4 +89,13 @@ func (h *Handlers) AdminTeamMemberRemove(c echo.Context) error {
 	}
 	h.audit(c, rpm.ActionTeamChange, "", "care_team", team, true)
 	return c.Redirect(http.StatusSeeOther, "/admin/teams")
+}
+
+// minutes shows a duration in whole minutes: "15 minutes".
+func minutes(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }

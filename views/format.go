@@ -91,3 +91,16 @@ func tierLabel(t rpm.Tier) string {
 	}
 	return "Tier " + strconv.Itoa(int(t))
 }
+
+// sexLabel is administrative sex in words.
+func sexLabel(s rpm.Sex) string {
+	switch s {
+	case rpm.SexFemale:
+		return "Female"
+	case rpm.SexMale:
+		return "Male"
+	case rpm.SexOther:
+		return "Other"
+	}
+	return "Unknown"
+}

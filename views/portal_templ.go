@@ -124,7 +124,7 @@ func Portal(p PortalPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</ul><p>Doctors outside the hospital you have shared your readings with. You can stop sharing at any time; they lose access at once.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</ul><p>Doctors outside the hospital whom your care team has shared your readings with. You can stop any of these shares at any time; the doctor loses access at once.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -13,15 +13,17 @@ const maxLoginForm = 16 << 10
 // login serves the sign-in page that op redirects to (Client.LoginURL) and, once the user is
 // signed in, sends the browser back to op's authorize callback.
 type login struct {
-	store    *storage
-	log      *slog.Logger
-	callback func(authRequestID string) string
+	store      *storage
+	log        *slog.Logger
+	callback   func(authRequestID string) string
+	stylesheet string
 }
 
 // page is what the login template renders.
 type page struct {
 	ID, Username, Error string
 	Expired, SignedOut  bool
+	Stylesheet          string
 }
 
 // pageTemplate is deliberately plain: no scripts, no style attributes (Vigil's CSP forbids
@@ -32,9 +34,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Vigil demo sign-in</title>
+{{with .Stylesheet}}<link rel="stylesheet" href="{{.}}">{{end}}
 </head>
 <body>
-<main>
+<main id="main" class="wrap">
 <h1>Vigil demo sign-in</h1>
 {{- if .SignedOut}}
 <p>You are signed out of the demo provider.</p>
@@ -47,11 +50,11 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{- end}}
 <form method="post">
 <input type="hidden" name="authRequestID" value="{{.ID}}">
-<p><label for="username">Username</label><br>
+<p class="field"><label for="username">Username</label>
 <input id="username" name="username" type="text" value="{{.Username}}" autocomplete="username" autocapitalize="none" spellcheck="false" required{{if .Error}} aria-describedby="login-error"{{end}}></p>
-<p><label for="password">Password</label><br>
+<p class="field"><label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><button type="submit">Sign in</button></p>
+<p><button type="submit" class="button button-primary">Sign in</button></p>
 </form>
 {{- end}}
 </main>
@@ -63,10 +66,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	if !l.store.requestPending(id) {
-		render(w, http.StatusBadRequest, page{Expired: true})
+		l.render(w, http.StatusBadRequest, page{Expired: true})
 		return
 	}
-	render(w, http.StatusOK, page{ID: id})
+	l.render(w, http.StatusOK, page{ID: id})
 }
 
 // submit checks the posted credentials. Wrong ones re-render the form with 401 and leave the
@@ -81,23 +84,24 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 	clientID, err := l.store.signIn(id, username, r.PostForm.Get("password"))
 	switch {
 	case errors.Is(err, errUnknownRequest):
-		render(w, http.StatusBadRequest, page{Expired: true})
+		l.render(w, http.StatusBadRequest, page{Expired: true})
 	case err != nil:
 		// The attempted username is not logged: people type passwords into it.
 		l.log.Warn("oidc provider: sign-in refused", "client_id", clientID)
-		render(w, http.StatusUnauthorized, page{ID: id, Username: username, Error: "Unknown username or password."})
+		l.render(w, http.StatusUnauthorized, page{ID: id, Username: username, Error: "Unknown username or password."})
 	default:
-		l.log.Info("oidc provider: signed in", "client_id", clientID, "username", username)
+		l.log.Info("oidc provider: signed in", "client_id", clientID)
 		http.Redirect(w, r, l.callback(id), http.StatusSeeOther)
 	}
 }
 
 // showLoggedOut is where end_session sends the browser when no post_logout_redirect_uri applies.
-func showLoggedOut(w http.ResponseWriter, _ *http.Request) {
-	render(w, http.StatusOK, page{SignedOut: true})
+func (l *login) showLoggedOut(w http.ResponseWriter, _ *http.Request) {
+	l.render(w, http.StatusOK, page{SignedOut: true})
 }
 
-func render(w http.ResponseWriter, status int, p page) {
+func (l *login) render(w http.ResponseWriter, status int, p page) {
+	p.Stylesheet = l.stylesheet
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

@@ -63,6 +63,8 @@ type Config struct {
 	// Log receives sign-in and security events; nil discards them. Passwords, codes and tokens
 	// are never logged. (zitadel/oidc's own error logs go to slog.Default.)
 	Log *slog.Logger
+	// Stylesheet is the URL of a stylesheet for the login page (Vigil passes its own); empty for none.
+	Stylesheet string
 	// Now is the provider's clock; nil means time.Now. It decides when auth requests, codes and
 	// access tokens expire, so tests can expire them. The iat and exp of ID tokens are stamped
 	// by zitadel/oidc from the system clock; relying parties check their expiry.
@@ -106,13 +108,13 @@ func New(cfg Config) (*Provider, error) {
 // routes serves the login and signed-out pages itself and everything else through op.
 func routes(cfg Config, store *storage, handler *op.Provider) *http.ServeMux {
 	callback := op.AuthCallbackURL(handler)
-	l := &login{store: store, log: cfg.Log, callback: func(id string) string {
+	l := &login{store: store, log: cfg.Log, stylesheet: cfg.Stylesheet, callback: func(id string) string {
 		return callback(op.ContextWithIssuer(context.Background(), cfg.Issuer), id)
 	}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+loginPath, l.show)
 	mux.HandleFunc("POST "+loginPath, l.submit)
-	mux.HandleFunc("GET "+loggedOutPath, showLoggedOut)
+	mux.HandleFunc("GET "+loggedOutPath, l.showLoggedOut)
 	mux.Handle("/", handler)
 	return mux
 }

@@ -63,7 +63,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	rpConfig := opts.OIDC
 	var op http.Handler
 	if opts.BuiltinProvider {
-		if op, rpConfig, err = builtinProvider(base, opts.Log); err != nil {
+		if op, rpConfig, err = builtinProvider(base, assets.URL("css/vigil.css"), opts.Log); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 
 // builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party
 // settings that sign in through it with a client secret made for this process.
-func builtinProvider(base string, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
+func builtinProvider(base, stylesheet string, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
 	issuer, secret := base+"/oidc", randomSecret()
 	users := make([]provider.User, len(store.Demo.Users))
 	for i, u := range store.Demo.Users {
@@ -98,7 +98,7 @@ func builtinProvider(base string, log *slog.Logger) (http.Handler, auth.RelyingP
 			Name: u.DisplayName, Email: u.Username + "@demo.vigil.invalid", Roles: roles}
 	}
 	op, err := provider.New(provider.Config{
-		Issuer: issuer, Users: users, RoleClaim: "roles", Log: log,
+		Issuer: issuer, Users: users, RoleClaim: "roles", Log: log, Stylesheet: stylesheet,
 		Clients: []provider.Client{{ID: "vigil", Secret: secret,
 			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/"}}},
 	})

@@ -91,6 +91,13 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
+func TestLoginPageStylesheet(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Stylesheet = "/static/css/vigil.0123456789.css" })
+	r := f.rp(t, clientA, secretA, redirectA)
+	_, page := r.get(r.authURL(newFlow()))
+	assertContains(t, page, `<link rel="stylesheet" href="/static/css/vigil.0123456789.css">`)
+}
+
 func TestLoginPage(t *testing.T) {
 	f := newFixture(t, nil)
 	r := f.rp(t, clientA, secretA, redirectA)
@@ -100,7 +107,10 @@ func TestLoginPage(t *testing.T) {
 	}
 	assertContains(t, page, "<title>Vigil demo sign-in</title>", `<form method="post">`, `name="username"`,
 		`name="password"`, `type="hidden" name="authRequestID"`, `<label for="username">`, `<label for="password">`,
-		`<button type="submit">Sign in</button>`, "vigil-demo")
+		`<button type="submit" class="button button-primary">Sign in</button>`, "vigil-demo")
+	if strings.Contains(page, "stylesheet") {
+		t.Error("a login page without a configured stylesheet links one")
+	}
 	if strings.Contains(page, "<script") || strings.Contains(page, "style=") {
 		t.Error("login page has a script or a style attribute")
 	}

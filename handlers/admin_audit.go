@@ -42,7 +42,9 @@ func (h *Handlers) AdminAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionAuditView, "", "audit_log", "", true)
+	if err := h.audit(c, rpm.ActionAuditView, "", "audit_log", ""); err != nil {
+		return err
+	}
 	p := views.AuditPage{Entries: entries, Actions: auditActions, Filter: f}
 	for _, u := range users {
 		p.Users = append(p.Users, views.Option{Value: u.ID, Label: u.DisplayName})

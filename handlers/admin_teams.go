@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,7 +33,7 @@ func (h *Handlers) renderTeams(c echo.Context, status int, problem string) error
 		p.People = append(p.People, views.Option{Value: u.ID, Label: u.DisplayName + " (" + u.Username + ")"})
 	}
 	for _, t := range teams {
-		ta := views.TeamAdmin{ID: t.ID, Name: t.Name, Description: t.Description, AckWindow: minutes(t.AckWindow), Patients: t.Patients}
+		ta := views.TeamAdmin{ID: t.ID, Name: t.Name, Description: t.Description, AckWindow: minutesText(t.AckWindow), Patients: t.Patients}
 		for _, m := range t.Members {
 			ta.Members = append(ta.Members, views.MemberAdmin{UserID: m.UserID, Name: m.DisplayName, Username: m.Username, Tier: m.Tier})
 		}
@@ -45,9 +44,10 @@ func (h *Handlers) renderTeams(c echo.Context, status int, problem string) error
 
 // AdminTeamCreate adds a care team.
 func (h *Handlers) AdminTeamCreate(c echo.Context) error {
-	name, description := strings.TrimSpace(c.FormValue("name")), strings.TrimSpace(c.FormValue("description"))
+	name, nameOK := formText(c, "name", 100)
+	description, descriptionOK := formText(c, "description", 300)
 	minutes, err := strconv.Atoi(c.FormValue("ack_minutes"))
-	if name == "" || len(name) > 100 || len(description) > 300 || err != nil || minutes < 1 || minutes > 1440 {
+	if name == "" || !nameOK || !descriptionOK || err != nil || minutes < 1 || minutes > 1440 {
 		return h.renderTeams(c, http.StatusUnprocessableEntity,
 			"A team needs a name (at most 100 characters) and an escalation time of 1 to 1440 minutes.")
 	}
@@ -58,7 +58,9 @@ func (h *Handlers) AdminTeamCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionTeamChange, "", "care_team", id, true)
+	if err := h.audit(c, rpm.ActionTeamChange, "", "care_team", id); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, "/admin/teams")
 }
 
@@ -76,7 +78,9 @@ func (h *Handlers) AdminTeamMemberSet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionTeamChange, "", "care_team", team, true)
+	if err := h.audit(c, rpm.ActionTeamChange, "", "care_team", team); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, "/admin/teams")
 }
 
@@ -87,12 +91,14 @@ func (h *Handlers) AdminTeamMemberRemove(c echo.Context) error {
 	if err != nil {
 		return notFoundAs(err, rpm.Errorf(rpm.ENotFound, "That person is not on that team."))
 	}
-	h.audit(c, rpm.ActionTeamChange, "", "care_team", team, true)
+	if err := h.audit(c, rpm.ActionTeamChange, "", "care_team", team); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, "/admin/teams")
 }
 
-// minutes shows a duration in whole minutes: "15 minutes".
-func minutes(d time.Duration) string {
+// minutesText shows a duration in whole minutes: "15 minutes".
+func minutesText(d time.Duration) string {
 	m := int(d.Round(time.Minute) / time.Minute)
 	if m == 1 {
 		return "1 minute"

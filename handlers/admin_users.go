@@ -33,6 +33,8 @@ func (h *Handlers) setDisabled(c echo.Context, disabled bool) error {
 	if disabled {
 		action = rpm.ActionUserDisable
 	}
-	h.audit(c, action, "", "user", id, true)
+	if err := h.audit(c, action, "", "user", id); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, "/admin/users")
 }

@@ -63,7 +63,9 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 		return err
 	}
 	out := make([]patientJSON, 0, len(list))
-	for _, ps := range list {
+	ids := make([]string, len(list))
+	for i, ps := range list {
+		ids[i] = ps.ID
 		latest, err := h.store.LatestReadings(ctx, ps.ID)
 		if err != nil {
 			return err
@@ -71,7 +73,9 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 		out = append(out, patientJSON{ID: ps.ID, MRN: ps.MRN, Name: ps.Name(), BirthDate: ps.BirthDate.Format(time.DateOnly),
 			Teams: ps.Teams, Access: accessNames[ps.Access.Level], SharedUntil: sharedUntil(ps.Access), Latest: readingsJSON(latest)})
 	}
-	h.audit(c, rpm.ActionPatientList, "", "patient", "", true)
+	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, map[string]any{"patients": out})
 }
 
@@ -99,7 +103,9 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 	for _, d := range rec.devices {
 		out.Devices = append(out.Devices, deviceJSON{ID: d.ID, Kind: string(d.Kind), Model: d.Model, Serial: d.Serial})
 	}
-	h.audit(c, rpm.ActionPatientView, id, "patient", id, true)
+	if err := h.audit(c, rpm.ActionPatientView, id, "patient", id); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -133,6 +139,8 @@ func (h *Handlers) APIReadings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionReadingsView, id, "readings", code, true)
+	if err := h.audit(c, rpm.ActionReadingsView, id, "readings", code); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, map[string]any{"patient": id, "readings": readingsJSON(readings)})
 }

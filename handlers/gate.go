@@ -39,7 +39,7 @@ func (h *Handlers) RequireRole(role rpm.Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			u, _ := auth.Viewer(c)
 			if !hasRole(u, role) {
-				h.audit(c, "route."+string(role), "", "route", c.Path(), false)
+				h.auditDenial(c, "route."+string(role), "", "route", c.Path())
 				return rpm.Errorf(rpm.ENotFound, "There is nothing here, or you may not see it.")
 			}
 			return next(c)
@@ -66,24 +66,15 @@ func (h *Handlers) authorize(c echo.Context, patientID, action string, need rpm.
 		return rpm.Access{}, err
 	}
 	if !access.Allows(need) {
-		h.audit(c, action, auditPatientID(patientID), "patient", patientID, false)
+		h.auditDenial(c, action, patientID, "patient", patientID)
 		return rpm.Access{}, errHidden
 	}
 	return access, nil
 }
 
-// auditPatientID keeps malformed ids out of the audit log's patient column (they stay in
-// object_id, which is text).
-func auditPatientID(id string) string {
-	if len(id) != 36 {
-		return ""
-	}
-	return id
-}
-
-// audit records one entry of the audit trail for the request's viewer. A failure to record is
-// logged; it does not undo what was done.
-func (h *Handlers) audit(c echo.Context, action, patientID, objectType, objectID string, allowed bool) {
+// auditEntry is an audit entry for the request's viewer. A patient id that is not an id is kept
+// out of the patient column by the store (it stays in object_id).
+func auditEntry(c echo.Context, action, patientID, objectType, objectID string, allowed bool) rpm.AuditEntry {
 	u, _ := auth.Viewer(c)
 	e := rpm.AuditEntry{
 		ActorKind: "user", ActorID: u.ID, ActorRole: roleList(u.Roles), Action: action,
@@ -94,8 +85,33 @@ func (h *Handlers) audit(c echo.Context, action, patientID, objectType, objectID
 	if u.ID == "" {
 		e.ActorKind = "anonymous"
 	}
+	return e
+}
+
+// audit records what the viewer was allowed to do. Handlers call it before they answer: if the
+// trail cannot be written, the request fails rather than show patient data unrecorded.
+func (h *Handlers) audit(c echo.Context, action, patientID, objectType, objectID string) error {
+	return h.store.RecordAudit(c.Request().Context(), auditEntry(c, action, patientID, objectType, objectID, true))
+}
+
+// auditPatients records one entry per patient a list showed, in one transaction.
+func (h *Handlers) auditPatients(c echo.Context, action string, patientIDs []string) error {
+	entries := make([]rpm.AuditEntry, len(patientIDs))
+	for i, id := range patientIDs {
+		entries[i] = auditEntry(c, action, id, "patient", id, true)
+	}
+	if len(entries) == 0 {
+		entries = append(entries, auditEntry(c, action, "", "patient", "", true))
+	}
+	return h.store.RecordAudit(c.Request().Context(), entries...)
+}
+
+// auditDenial records a refusal. The refusal stands whether or not it could be recorded; a failure
+// to record it is logged.
+func (h *Handlers) auditDenial(c echo.Context, action, patientID, objectType, objectID string) {
+	e := auditEntry(c, action, patientID, objectType, objectID, false)
 	if err := h.store.RecordAudit(c.Request().Context(), e); err != nil {
-		h.log.Error("recording an audit entry failed", "action", action, "err", err)
+		h.log.Error("recording a denial in the audit trail failed", "action", action, "err", err)
 	}
 }
 

@@ -18,10 +18,14 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionPatientList, "", "patient", "", true)
 	p := views.PatientListPage{Now: now}
-	for _, ps := range list {
+	ids := make([]string, len(list))
+	for i, ps := range list {
+		ids[i] = ps.ID
 		p.Rows = append(p.Rows, views.PatientRow{Patient: ps.Patient, Teams: ps.Teams, SharedUntil: ps.Access.SharedUntil})
+	}
+	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, views.PatientList(p))
 }

@@ -31,7 +31,9 @@ func (h *Handlers) PatientPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionPatientView, id, "patient", id, true)
+	if err := h.audit(c, rpm.ActionPatientView, id, "patient", id); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.Patient(p))
 }
 

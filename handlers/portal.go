@@ -30,7 +30,9 @@ func (h *Handlers) Portal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.audit(c, rpm.ActionPortalView, patient.ID, "patient", patient.ID, true)
+	if err := h.audit(c, rpm.ActionPortalView, patient.ID, "patient", patient.ID); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.Portal(views.PortalPage{
 		Patient: patient, Now: now, Latest: rec.latest, History: rec.history, Devices: rec.devices,
 		Teams: rec.teams, Shares: shares,

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,7 +31,9 @@ func (h *Handlers) ShareCreate(c echo.Context) error {
 		var shareID string
 		shareID, err = h.store.CreateShare(c.Request().Context(), sh)
 		if err == nil {
-			h.audit(c, rpm.ActionShareCreate, id, "share", shareID, true)
+			if err := h.audit(c, rpm.ActionShareCreate, id, "share", shareID); err != nil {
+				return err
+			}
 			return c.Redirect(http.StatusSeeOther, "/patients/"+id+"#sharing")
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -50,12 +51,12 @@ func (h *Handlers) ShareCreate(c echo.Context) error {
 
 // shareFromForm reads and checks the share form; problem says what to correct.
 func (h *Handlers) shareFromForm(c echo.Context, patientID, grantorID string) (rpm.Share, string) {
-	reason := strings.TrimSpace(c.FormValue("reason"))
+	reason, ok := formText(c, "reason", 200)
 	days, err := strconv.Atoi(c.FormValue("days"))
 	switch {
 	case c.FormValue("grantee") == "":
 		return rpm.Share{}, "Choose a physician from the list."
-	case reason == "" || len(reason) > 200:
+	case !ok || reason == "":
 		return rpm.Share{}, "Give a reason for sharing (at most 200 characters)."
 	case err != nil || days < 1 || days > maxShareDays:
 		return rpm.Share{}, "Share for between 1 and 365 days."

@@ -26,7 +26,9 @@ func (h *Handlers) ShareRevoke(c echo.Context) error {
 	if err := h.store.RevokeShare(ctx, sh.ID, u.ID, h.now()); err != nil {
 		return notFoundAs(err, errNoShare)
 	}
-	h.audit(c, rpm.ActionShareRevoke, sh.PatientID, "share", sh.ID, true)
+	if err := h.audit(c, rpm.ActionShareRevoke, sh.PatientID, "share", sh.ID); err != nil {
+		return err
+	}
 	if hasRole(u, rpm.RolePatient) && !hasRole(u, rpm.RoleClinician) {
 		return c.Redirect(http.StatusSeeOther, "/me#who")
 	}

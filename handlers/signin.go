@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -35,7 +36,7 @@ func (h *Handlers) SignInCallback(c echo.Context) error {
 	}
 	id, err := h.rp.Finish(ctx, ch, c.QueryParam("state"), c.QueryParam("code"))
 	if errors.Is(err, auth.ErrSignIn) {
-		h.audit(c, rpm.ActionSignIn, "", "session", "", false)
+		h.auditDenial(c, rpm.ActionSignIn, "", "session", "")
 		return &rpm.Error{Code: errSignIn.Code, Message: errSignIn.Message, Cause: err}
 	}
 	if err != nil {
@@ -52,7 +53,9 @@ func (h *Handlers) SignInCallback(c echo.Context) error {
 		return err
 	}
 	auth.SetViewer(c, u) // so that the audit entry names who signed in
-	h.audit(c, rpm.ActionSignIn, "", "session", "", true)
+	if err := h.audit(c, rpm.ActionSignIn, "", "session", ""); err != nil {
+		return err
+	}
 	if returnTo == "" {
 		returnTo = homeFor(u)
 	}
@@ -61,7 +64,9 @@ func (h *Handlers) SignInCallback(c echo.Context) error {
 
 // SignOut ends the session and, where the provider offers it, the provider's session too.
 func (h *Handlers) SignOut(c echo.Context) error {
-	h.audit(c, rpm.ActionSignOut, "", "session", "", true)
+	if err := h.audit(c, rpm.ActionSignOut, "", "session", ""); err != nil {
+		return err
+	}
 	idToken, err := h.sessions.SignOut(c.Request().Context())
 	if err != nil {
 		return err
@@ -88,7 +93,16 @@ func homeFor(u rpm.User) string {
 // localPath accepts only a path on this site ("/patients?x=1"), never another host, so a sign-in
 // link cannot send a user elsewhere afterwards.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, '\\') {
+		return ""
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f { // browsers drop tabs and newlines from URLs: "/\t/evil" is "//evil"
+			return ""
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return ""
 	}
 	return p

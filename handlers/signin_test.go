@@ -12,6 +12,9 @@ func TestLocalPathRefusesOtherSites(t *testing.T) {
 		"/\\evil.example":        "",
 		"/a\r\nSet-Cookie: x":    "",
 		"patients":               "",
+		"/\t/evil.example/x":     "",
+		"/%2F%2Fevil.example":    "",
+		"/x\x7f":                 "",
 	}
 	for in, want := range tests {
 		if got := localPath(in); got != want {

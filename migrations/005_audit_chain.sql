@@ -3,7 +3,8 @@
 -- verify` recomputes the chain independently and reports the first row that does not match.
 --
 -- The chain has its own order (chain_seq), assigned under a lock: identity ids are handed out before
--- commit and can commit out of order, the chain cannot.
+-- commit and can commit out of order, the chain cannot. Writers must insert at READ COMMITTED, so
+-- that the newest link is visible once the lock is theirs (store.RecordAudit does).
 --
 -- The hashed text is every field as "<octet length>:<value>" in a fixed order, so no choice of
 -- values can make two different rows hash alike:
@@ -21,8 +22,9 @@ ALTER TABLE audit_log
     ADD COLUMN prev_hash  bytea,
     ADD COLUMN hash       bytea;
 
+-- The length is of the UTF-8 bytes, whatever the database's own encoding.
 CREATE FUNCTION audit_field(v text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT octet_length(coalesce(v, '')) || ':' || coalesce(v, '')
+    SELECT octet_length(convert_to(coalesce(v, ''), 'UTF8')) || ':' || coalesce(v, '')
 $$;
 
 CREATE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -54,6 +56,10 @@ $$;
 
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_chain();
+
+-- TRUNCATE bypasses row triggers; refuse it too.
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
 CREATE UNIQUE INDEX audit_log_chain_seq ON audit_log (chain_seq);
 CREATE INDEX audit_log_action ON audit_log (action, at);

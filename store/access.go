@@ -14,8 +14,8 @@ import (
 // and patient lists use. For user $1 at instant $2 it yields (patient_id, level, shared_until):
 //   - level 3 (care): a clinician who belongs to one of the patient's care teams;
 //   - level 2 (self): the patient's own account;
-//   - level 1 (shared): a primary care physician (or clinician) with a share that is neither
-//     revoked nor expired at $2 — so expiry takes effect at the moment of access.
+//   - level 1 (shared): a primary care physician with a share that is neither revoked nor
+//     expired at $2 — so expiry takes effect at the moment of access.
 //
 // A disabled user, and a role the user does not hold, yield nothing. An IT admin gets nothing from
 // being an admin.
@@ -34,7 +34,7 @@ const accessSQL = `
 		UNION ALL
 		SELECT s.patient_id, 1, s.expires_at
 		FROM viewer v JOIN shares s ON s.grantee_id = v.id
-		WHERE v.roles && '{pcp,clinician}' AND s.revoked_at IS NULL AND s.expires_at > $2
+		WHERE 'pcp' = ANY(v.roles) AND s.revoked_at IS NULL AND s.expires_at > $2
 	),
 	visible AS (
 		SELECT patient_id, max(level) AS level, max(shared_until) AS shared_until
@@ -44,7 +44,7 @@ const accessSQL = `
 // PatientAccess returns what user may do with patient at the instant now. A patient that does not
 // exist, and one the user may not see, both give AccessNone.
 func (s *Store) PatientAccess(ctx context.Context, userID, patientID string, now time.Time) (rpm.Access, error) {
-	if !validUUID(userID) || !validUUID(patientID) {
+	if !rpm.IsID(userID) || !rpm.IsID(patientID) {
 		return rpm.Access{}, nil
 	}
 	var level int
@@ -74,7 +74,7 @@ type PatientSummary struct {
 // VisiblePatients lists the patients user may see at now, by family and given name, with the
 // names of their care teams.
 func (s *Store) VisiblePatients(ctx context.Context, userID string, now time.Time) ([]PatientSummary, error) {
-	if !validUUID(userID) {
+	if !rpm.IsID(userID) {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, accessSQL+`

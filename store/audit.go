@@ -7,26 +7,38 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// RecordAudit appends an entry to the audit trail. The database stamps the time and extends the
-// hash chain; entries can be neither changed nor deleted afterwards.
-func (s *Store) RecordAudit(ctx context.Context, e rpm.AuditEntry) error {
-	var addr *netip.Addr
-	if a, err := netip.ParseAddr(e.RemoteAddr); err == nil {
-		addr = &a
-	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO audit_log (actor_kind, actor_id, actor_role, action, patient_id, object_type, object_id,
-		                       allowed, request_id, remote_addr, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ActorKind, nullUUID(e.ActorID), e.ActorRole, e.Action, nullUUID(e.PatientID), e.ObjectType, e.ObjectID,
-		e.Allowed, e.RequestID, addr, truncate(e.UserAgent, 256))
+// RecordAudit appends entries to the audit trail, all or none. The database stamps the time and
+// extends the hash chain; entries can be neither changed nor deleted afterwards. Text fields are
+// made storable (valid UTF-8, no NUL, bounded) rather than refused: an audit entry is never lost to
+// a client's odd User-Agent. Ids that are not ids are kept out of the id columns.
+func (s *Store) RecordAudit(ctx context.Context, entries ...rpm.AuditEntry) error {
+	// READ COMMITTED: the chain trigger must see the newest link once it holds the chain's lock.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		batch := &pgx.Batch{}
+		for _, e := range entries {
+			var addr *netip.Addr
+			if a, err := netip.ParseAddr(e.RemoteAddr); err == nil {
+				addr = &a
+			}
+			batch.Queue(`
+				INSERT INTO audit_log (actor_kind, actor_id, actor_role, action, patient_id, object_type, object_id,
+				                       allowed, request_id, remote_addr, user_agent)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				e.ActorKind, nullID(e.ActorID), clean(e.ActorRole, 64), clean(e.Action, 64), nullID(e.PatientID),
+				clean(e.ObjectType, 64), clean(e.ObjectID, 128), e.Allowed, clean(e.RequestID, 64), addr,
+				clean(e.UserAgent, 256))
+		}
+		return tx.SendBatch(ctx, batch).Close()
+	})
 	if err != nil {
 		return fmt.Errorf("store: record audit: %w", err)
 	}
@@ -43,8 +55,12 @@ type AuditFilter struct {
 	Limit     int
 }
 
-// AuditEntries lists audit entries matching f, newest first.
+// AuditEntries lists audit entries matching f, newest first. An actor or patient filter that is not
+// an id matches nothing.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]rpm.AuditEntry, error) {
+	if f.ActorID != "" && !rpm.IsID(f.ActorID) || f.PatientID != "" && !rpm.IsID(f.PatientID) {
+		return nil, nil
+	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -53,12 +69,12 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]rpm.AuditEnt
 		       a.action, coalesce(a.patient_id::text, ''), a.object_type, a.object_id, a.allowed, a.request_id,
 		       coalesce(host(a.remote_addr), ''), a.user_agent
 		FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-		WHERE ($1 = '' OR a.actor_id::text = $1) AND ($2 = '' OR a.patient_id::text = $2)
+		WHERE ($1::uuid IS NULL OR a.actor_id = $1) AND ($2::uuid IS NULL OR a.patient_id = $2)
 		  AND ($3 = '' OR a.action = $3)
 		  AND ($4::timestamptz IS NULL OR a.at >= $4) AND ($5::timestamptz IS NULL OR a.at < $5)
-		  AND ($6 = 0 OR a.id < $6)
+		  AND ($6::bigint = 0 OR a.id < $6)
 		ORDER BY a.id DESC LIMIT $7`,
-		f.ActorID, f.PatientID, f.Action, nullTime(f.From), nullTime(f.To), f.Before, f.Limit)
+		nullID(f.ActorID), nullID(f.PatientID), f.Action, nullTime(f.From), nullTime(f.To), f.Before, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit entries: %w", err)
 	}
@@ -136,10 +152,12 @@ func auditHash(prev []byte, seq int64, e rpm.AuditEntry) []byte {
 	return sum[:]
 }
 
-func nullUUID(id string) *string {
-	if id == "" {
+// nullID is an id for an id column: lower-cased, or NULL when it is not an id.
+func nullID(id string) *string {
+	if !rpm.IsID(id) {
 		return nil
 	}
+	id = strings.ToLower(id)
 	return &id
 }
 
@@ -150,9 +168,12 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// clean makes text storable: valid UTF-8 without NUL, at most n bytes, cut between characters.
+func clean(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
-	return s[:n]
+	return s
 }

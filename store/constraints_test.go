@@ -42,8 +42,9 @@ func TestSchemaConstraints(t *testing.T) {
 		"a device on two patients at once": {`
 			INSERT INTO device_assignments (device_id, patient_id, started_at) VALUES ($1, $2, now())`,
 			[]any{device, other}},
-		"an audit entry changed": {`UPDATE audit_log SET allowed = true`, nil},
-		"an audit entry deleted": {`DELETE FROM audit_log`, nil},
+		"an audit entry changed":  {`UPDATE audit_log SET allowed = true`, nil},
+		"an audit entry deleted":  {`DELETE FROM audit_log`, nil},
+		"the audit log truncated": {`TRUNCATE audit_log`, nil},
 		"a share that expires before it starts": {`
 			INSERT INTO shares (patient_id, grantee_id, granted_by, reason, expires_at)
 			SELECT $1, id, id, 'x', now() - interval '1 day' FROM users LIMIT 1`, []any{patient}},

@@ -19,7 +19,7 @@ func patientDest(p *rpm.Patient) []any {
 
 // Patient returns one patient, or ErrNotFound. It does not check access: callers authorise first.
 func (s *Store) Patient(ctx context.Context, id string) (rpm.Patient, error) {
-	if !validUUID(id) {
+	if !rpm.IsID(id) {
 		return rpm.Patient{}, ErrNotFound
 	}
 	var p rpm.Patient
@@ -35,7 +35,7 @@ func (s *Store) Patient(ctx context.Context, id string) (rpm.Patient, error) {
 
 // PatientOfUser returns the patient record linked to a patient's own account, or ErrNotFound.
 func (s *Store) PatientOfUser(ctx context.Context, userID string) (rpm.Patient, error) {
-	if !validUUID(userID) {
+	if !rpm.IsID(userID) {
 		return rpm.Patient{}, ErrNotFound
 	}
 	var p rpm.Patient

@@ -28,20 +28,23 @@ func (ss Sessions) FindCtx(ctx context.Context, token string) (data []byte, foun
 	return data, true, nil
 }
 
-// CommitCtx saves a session's data until expiry.
+// CommitCtx saves a session's data until expiry. It never brings an ended session back: a request
+// that was under way when its user signed out must not save the session again.
 func (ss Sessions) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	_, err := ss.s.pool.Exec(ctx, `
 		INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
-		ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, token, data, expiry)
+		ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry
+		WHERE sessions.expiry > now()`, token, data, expiry)
 	if err != nil {
 		return fmt.Errorf("store: commit session: %w", err)
 	}
 	return nil
 }
 
-// DeleteCtx removes a session.
+// DeleteCtx ends a session. The row stays, expired and emptied, as a tombstone that CommitCtx will
+// not overwrite, until DeleteExpired clears it a day later.
 func (ss Sessions) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := ss.s.pool.Exec(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
+	if _, err := ss.s.pool.Exec(ctx, `UPDATE sessions SET data = '', expiry = least(expiry, now()) WHERE token = $1`, token); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
@@ -76,9 +79,10 @@ func (ss Sessions) Commit(token string, data []byte, expiry time.Time) error {
 // Delete removes a session; see DeleteCtx.
 func (ss Sessions) Delete(token string) error { return ss.DeleteCtx(context.Background(), token) }
 
-// DeleteExpired removes sessions past their expiry and returns how many.
+// DeleteExpired removes sessions that ended more than a day ago (longer than any request runs)
+// and returns how many.
 func (ss Sessions) DeleteExpired(ctx context.Context) (int64, error) {
-	tag, err := ss.s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry <= now()`)
+	tag, err := ss.s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now() - interval '1 day'`)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}

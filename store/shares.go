@@ -32,15 +32,17 @@ func scanShare(row pgx.Row) (rpm.Share, error) {
 }
 
 // CreateShare records a share of a patient with a grantee and returns its id. The caller has
-// checked that the grantor may share. It returns ErrNotFound if the grantee does not exist.
+// checked that the grantor may share. It returns ErrNotFound unless the grantee is an active
+// primary care physician: shares are how they, and only they, see a patient.
 func (s *Store) CreateShare(ctx context.Context, sh rpm.Share) (string, error) {
-	if !validUUID(sh.GranteeID) {
+	if !rpm.IsID(sh.GranteeID) {
 		return "", ErrNotFound
 	}
 	var id string
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO shares (patient_id, grantee_id, granted_by, reason, created_at, expires_at)
-		SELECT $1, u.id, $3, $4, $5, $6 FROM users u WHERE u.id = $2 AND u.disabled_at IS NULL
+		SELECT $1, u.id, $3, $4, $5, $6 FROM users u
+		WHERE u.id = $2 AND u.disabled_at IS NULL AND 'pcp' = ANY(u.roles)
 		RETURNING id`, sh.PatientID, sh.GranteeID, sh.GrantedBy, sh.Reason, sh.CreatedAt, sh.ExpiresAt).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrNotFound
@@ -53,7 +55,7 @@ func (s *Store) CreateShare(ctx context.Context, sh rpm.Share) (string, error) {
 
 // Share returns one share, or ErrNotFound.
 func (s *Store) Share(ctx context.Context, id string) (rpm.Share, error) {
-	if !validUUID(id) {
+	if !rpm.IsID(id) {
 		return rpm.Share{}, ErrNotFound
 	}
 	sh, err := scanShare(s.pool.QueryRow(ctx, `SELECT `+shareColumns+shareFrom+` WHERE s.id = $1`, id))
@@ -80,7 +82,7 @@ func (s *Store) PatientShares(ctx context.Context, patientID string) ([]rpm.Shar
 // RevokeShare ends a share at once. Revoking an already revoked share changes nothing; an unknown
 // share is ErrNotFound.
 func (s *Store) RevokeShare(ctx context.Context, id, by string, at time.Time) error {
-	if !validUUID(id) {
+	if !rpm.IsID(id) {
 		return ErrNotFound
 	}
 	tag, err := s.pool.Exec(ctx, `

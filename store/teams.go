@@ -87,7 +87,7 @@ func (s *Store) CreateTeam(ctx context.Context, name, description string, ackWin
 // SetTeamMember puts a user on a team at a tier, or moves them to that tier. It returns
 // ErrNotFound when the team or the user does not exist.
 func (s *Store) SetTeamMember(ctx context.Context, teamID, userID string, tier rpm.Tier) error {
-	if !validUUID(teamID) || !validUUID(userID) {
+	if !rpm.IsID(teamID) || !rpm.IsID(userID) {
 		return ErrNotFound
 	}
 	_, err := s.pool.Exec(ctx, `
@@ -104,7 +104,7 @@ func (s *Store) SetTeamMember(ctx context.Context, teamID, userID string, tier r
 
 // RemoveTeamMember takes a user off a team. It returns ErrNotFound when they were not on it.
 func (s *Store) RemoveTeamMember(ctx context.Context, teamID, userID string) error {
-	if !validUUID(teamID) || !validUUID(userID) {
+	if !rpm.IsID(teamID) || !rpm.IsID(userID) {
 		return ErrNotFound
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM care_team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID)

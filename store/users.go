@@ -47,7 +47,7 @@ func (s *Store) SignIn(ctx context.Context, u rpm.User, at time.Time) (rpm.User,
 
 // User returns the user with the given id, or ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (rpm.User, error) {
-	if !validUUID(id) {
+	if !rpm.IsID(id) {
 		return rpm.User{}, ErrNotFound
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
@@ -76,7 +76,7 @@ func (s *Store) Users(ctx context.Context, role rpm.Role) ([]rpm.User, error) {
 // SetUserDisabled disables or re-enables a user. A disabled user's sessions stop working at their
 // next request. It returns ErrNotFound for an unknown user.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
-	if !validUUID(id) {
+	if !rpm.IsID(id) {
 		return ErrNotFound
 	}
 	tag, err := s.pool.Exec(ctx, `

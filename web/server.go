@@ -41,6 +41,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Secure says Vigil is served over HTTPS (directly or behind a proxy): HSTS is sent.
 	Secure bool
+	// TrustedProxies are the proxies whose X-Forwarded-For Vigil believes; from anyone else the
+	// header is ignored and the connection's own address is the client's.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is Vigil's HTTP server.
@@ -59,6 +62,7 @@ func New(cfg Config) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{echo: e, log: cfg.Log}
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	e.Use(
 		requestID,
 		observe(cfg.Log, newMetrics(cfg.Registry)),
@@ -91,3 +95,16 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections and waits, until ctx ends, for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// clientIP decides where a request comes from, for the audit trail and the logs: the connection's
+// address, or — only when that is a trusted proxy — the address the proxy reports.
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 const secret = "Rivera H1000001 SELECT * FROM patients"
 
 // newTestServer builds the real server on a real database, logging into the returned buffer.
-func newTestServer(t *testing.T, secure bool) (*Server, *bytes.Buffer) {
+func newTestServer(t *testing.T, secure bool, trusted ...*net.IPNet) (*Server, *bytes.Buffer) {
 	t.Helper()
 	assets, err := static.New()
 	if err != nil {
@@ -38,7 +39,7 @@ func newTestServer(t *testing.T, secure bool) (*Server, *bytes.Buffer) {
 	sessions := auth.NewSessions(st, auth.SessionConfig{Secure: secure}, log)
 	rp := auth.NewRelyingParty(auth.RelyingPartyConfig{Issuer: "https://login.invalid", ClientID: "vigil"})
 	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Log: log})
-	return New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: log, Secure: secure}), &logs
+	return New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: log, Secure: secure, TrustedProxies: trusted}), &logs
 }
 
 func get(s *Server, path string, header ...string) *httptest.ResponseRecorder {
@@ -174,5 +175,20 @@ func TestMetricsAndAssets(t *testing.T) {
 	if !strings.HasPrefix(metrics.Header().Get("Content-Type"), "text/plain") ||
 		!strings.Contains(metrics.Body.String(), `vigil_http_requests_total{method="GET",route="/",status="200"} 1`) {
 		t.Errorf("metrics:\n%s", metrics.Body)
+	}
+}
+
+// TestClientAddress: X-Forwarded-For is believed only from a configured proxy.
+func TestClientAddress(t *testing.T) {
+	_, proxies, _ := net.ParseCIDR("192.0.2.0/24") // httptest requests come from 192.0.2.1
+	for _, tc := range []struct {
+		trusted []*net.IPNet
+		want    string
+	}{{nil, `"remote":"192.0.2.1"`}, {[]*net.IPNet{proxies}, `"remote":"203.0.113.9"`}} {
+		s, logs := newTestServer(t, false, tc.trusted...)
+		get(s, "/", "X-Forwarded-For", "203.0.113.9")
+		if !strings.Contains(logs.String(), tc.want) {
+			t.Errorf("trusted %v: log lacks %s:\n%s", tc.trusted, tc.want, logs)
+		}
 	}
 }

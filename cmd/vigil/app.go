@@ -45,6 +45,7 @@ type appOptions struct {
 	BuiltinProvider bool
 	Sessions        auth.SessionConfig
 	Demo            *store.DemoHospital // set on a demo instance
+	TrustedProxies  []*net.IPNet
 	Log             *slog.Logger
 }
 
@@ -79,7 +80,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	})
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
-		Secure: opts.Sessions.Secure,
+		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies,
 	})
 	return &app{log: opts.Log, store: st, sessions: sessions, server: server}, nil
 }

@@ -24,6 +24,7 @@ type config struct {
 	BuiltinProvider  bool
 	SessionIdle      time.Duration
 	SessionLifetime  time.Duration
+	TrustedProxies   []*net.IPNet
 	LogFormat        string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
@@ -47,6 +48,7 @@ var settings = []setting{
 	{"VIGIL_SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request"},
 	{"VIGIL_SESSION_LIFETIME", "12h", "a session ends this long after sign-in, whatever happens"},
 	{"VIGIL_INSECURE_BUILTIN_PROVIDER", "false", "UNSAFE: serve the built-in demo OpenID provider with the demo accounts instead of VIGIL_OIDC_*"},
+	{"VIGIL_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed"},
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"VIGIL_SHUTDOWN_TIMEOUT", "20s", "how long shutdown waits for requests in flight"},
@@ -140,6 +142,20 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
 		}
+	}
+	for _, p := range strings.Split(env("VIGIL_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			p += map[bool]string{true: "/128", false: "/32"}[strings.Contains(p, ":")]
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_TRUSTED_PROXIES must list addresses or CIDR ranges, e.g. 10.0.0.0/8 (got %q)", p))
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, n)
 	}
 	return cfg, errors.Join(errs...)
 }

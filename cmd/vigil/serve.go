@@ -48,7 +48,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 		DatabaseURL: cfg.DatabaseURL, BaseURL: cfg.BaseURL, BuiltinProvider: cfg.BuiltinProvider, Log: log,
 		OIDC: auth.RelyingPartyConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
 			ClientSecret: cfg.OIDCClientSecret, RoleClaim: cfg.OIDCRoleClaim},
-		Sessions: auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		Sessions:       auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return err

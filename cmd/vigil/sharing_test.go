@@ -173,3 +173,43 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("verify on a tampered trail: exit %d: %s", code, out.String())
 	}
 }
+
+// TestSharesGoOnlyToPrimaryCarePhysicians: a share cannot open a patient to a clinician of another
+// team (or anyone who is not a primary care physician), and odd form text is a form error.
+func TestSharesGoOnlyToPrimaryCarePhysicians(t *testing.T) {
+	d := startDemo(t)
+	kim, lee := d.browser(t), d.browser(t)
+	token := csrfToken(t, kim.signIn("nurse.kim", "vigil-demo").body)
+	lee.signIn("nurse.lee", "vigil-demo")
+	nakamura := d.patientID(t, "H1000002")
+	form := shareForm(d, t, token)
+	form.Set("grantee", d.userID(t, "nurse.lee"))
+	if page := kim.post("/patients/"+nakamura+"/shares", form); page.status != http.StatusUnprocessableEntity {
+		t.Errorf("share with a clinician of another team: %d", page.status)
+	}
+	if page := lee.get("/patients/" + nakamura); page.status != http.StatusNotFound {
+		t.Errorf("nurse.lee sees a cardiology patient: %d", page.status)
+	}
+	for _, reason := range []string{"ok\xff", "ok\x00", strings.Repeat("x", 201)} {
+		form := shareForm(d, t, token)
+		form.Set("reason", reason)
+		if page := kim.post("/patients/"+nakamura+"/shares", form); page.status != http.StatusUnprocessableEntity {
+			t.Errorf("reason %q: %d", reason, page.status)
+		}
+	}
+}
+
+// TestListsAuditEachPatient: a list shows names, MRNs and vitals, so each patient on it is recorded.
+func TestListsAuditEachPatient(t *testing.T) {
+	d := startDemo(t)
+	kim := d.browser(t)
+	kim.signIn("nurse.kim", "vigil-demo") // lands on /patients
+	kim.get("/api/v1/patients")
+	var entries, patients int
+	d.db.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT patient_id)
+		FROM audit_log a JOIN users u ON u.id = a.actor_id
+		WHERE u.username = 'nurse.kim' AND a.action = 'patient.list' AND a.patient_id IS NOT NULL`).Scan(&entries, &patients)
+	if entries != 14 || patients != 7 {
+		t.Errorf("patient.list entries: %d for 2 lists of 7, covering %d patients", entries, patients)
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/vigil-rpm/vigil/store"
 )
 
 const auditHelp = `Usage: vigil audit verify
@@ -32,14 +30,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := parseFlags(fs, args[1:], auditHelp, stdout, stderr); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv, false)
-	if err != nil {
-		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("VIGIL_DATABASE_URL is required for audit verify: the database whose audit trail to check")
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openDatabase(ctx, getenv, "audit verify: the database whose audit trail to check")
 	if err != nil {
 		return err
 	}

@@ -20,14 +20,7 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), args, migrateHelp, stdout, stderr); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv, false)
-	if err != nil {
-		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("VIGIL_DATABASE_URL is required for migrate: the PostgreSQL database to migrate")
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openDatabase(ctx, getenv, "migrate: the PostgreSQL database to migrate")
 	if err != nil {
 		return err
 	}
@@ -49,4 +42,17 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintf(stdout, "schema migrated from version %d to %d\n", before, after)
 	}
 	return nil
+}
+
+// openDatabase opens VIGIL_DATABASE_URL for a command that needs nothing else; purpose completes
+// the message when it is missing ("migrate: the database to migrate").
+func openDatabase(ctx context.Context, getenv func(string) string, purpose string) (*store.Store, error) {
+	cfg, err := loadConfig(getenv, false)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("VIGIL_DATABASE_URL is required for " + purpose)
+	}
+	return store.Open(ctx, cfg.DatabaseURL)
 }

@@ -30,13 +30,6 @@ type readingJSON struct {
 	At    time.Time `json:"at"`
 }
 
-type deviceJSON struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Model  string `json:"model"`
-	Serial string `json:"serial"`
-}
-
 var accessNames = map[rpm.AccessLevel]string{rpm.AccessShared: "shared", rpm.AccessSelf: "self", rpm.AccessCare: "care"}
 
 func readingsJSON(rs []rpm.Reading) []readingJSON {
@@ -101,7 +94,7 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 		out.Teams = append(out.Teams, t.Name)
 	}
 	for _, d := range rec.devices {
-		out.Devices = append(out.Devices, deviceJSON{ID: d.ID, Kind: string(d.Kind), Model: d.Model, Serial: d.Serial})
+		out.Devices = append(out.Devices, toDeviceJSON(d))
 	}
 	if err := h.audit(c, rpm.ActionPatientView, id, "patient", id); err != nil {
 		return err

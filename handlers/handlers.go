@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
@@ -22,6 +23,7 @@ type Handlers struct {
 	store    *store.Store
 	sessions *auth.Sessions
 	rp       *auth.RelyingParty
+	intake   *ingest.Service
 	demo     *store.DemoHospital
 	assetURL func(name string) string
 	now      func() time.Time
@@ -32,6 +34,7 @@ type Handlers struct {
 type Options struct {
 	Sessions     *auth.Sessions
 	RelyingParty *auth.RelyingParty
+	Intake       *ingest.Service
 	// Demo is the demo hospital on a demo instance, nil otherwise.
 	Demo *store.DemoHospital
 	// AssetURL maps an asset name to its content-hashed URL.
@@ -43,7 +46,7 @@ type Options struct {
 
 // New returns the handlers over the store.
 func New(st *store.Store, opts Options) *Handlers {
-	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, demo: opts.Demo,
+	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, demo: opts.Demo,
 		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now

@@ -56,6 +56,9 @@ func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access
 		if p.Grantees, err = h.granteeOptions(ctx); err != nil {
 			return p, err
 		}
+		if p.Pool, err = h.store.Devices(ctx, store.DeviceFilter{Status: rpm.DeviceActive, Unassigned: true}); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }

@@ -87,3 +87,13 @@ const (
 	ActionDeviceView   = "device.view"
 	ActionPortalView   = "portal.view"
 )
+
+// Device audit actions.
+const (
+	ActionDeviceProvision = "device.provision"
+	ActionDeviceRotate    = "device.rotate"
+	ActionDeviceRevoke    = "device.revoke"
+	ActionDeviceStatus    = "device.status"
+	ActionDeviceAssign    = "device.assign"
+	ActionDeviceUnassign  = "device.unassign"
+)

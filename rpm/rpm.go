@@ -132,12 +132,49 @@ const (
 	DeviceRetired DeviceStatus = "retired"
 )
 
-// Device is one physical device in the fleet, identified by vendor and serial number.
+// RiskClass is a medical device's regulatory risk class (I, II or III).
+type RiskClass string
+
+// Device is one physical device in the fleet, identified by vendor and serial number, with the
+// status it last reported.
 type Device struct {
-	ID     string
-	Serial string
-	Vendor string
-	Model  string
-	Kind   DeviceKind
-	Status DeviceStatus
+	ID        string
+	Serial    string
+	Vendor    string
+	Model     string
+	Kind      DeviceKind
+	Status    DeviceStatus
+	MAC       string
+	RiskClass RiskClass
+	Notes     string
+	CreatedAt time.Time
+	// Reported by the device; zero until it first posts.
+	LastSeenAt time.Time
+	Battery    *float64 // 0–1
+	Firmware   string
+	SignalDBM  *int
+	// Assigned says the device is on a patient now (admins are not told whom).
+	Assigned bool
+}
+
+// DeviceKinds lists the kinds in the order they are shown.
+var DeviceKinds = []DeviceKind{KindBPCuff, KindPulseOximeter, KindScale, KindThermometer, KindGlucometer, KindWearable, KindBedsideMonitor}
+
+// Valid reports whether k is a kind Vigil knows.
+func (k DeviceKind) Valid() bool {
+	for _, x := range DeviceKinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// DeviceReport is the status a device sends with its readings.
+type DeviceReport struct {
+	DeviceID  string
+	At        time.Time
+	Battery   *float64
+	Firmware  string
+	SignalDBM *int
 }

@@ -60,23 +60,12 @@ func (s *Store) PatientTeams(ctx context.Context, patientID string) ([]TeamWithM
 	return collectTeams(rows)
 }
 
-// PatientDevices returns the devices assigned to a patient now.
+// PatientDevices returns the devices assigned to a patient now, with their reported status.
 func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Device, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.id, d.serial, d.vendor, d.model, d.kind, d.status
+		SELECT `+deviceColumns+`
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id
 		WHERE a.patient_id = $1 AND a.ended_at IS NULL
 		ORDER BY d.kind, d.serial`, patientID)
-	if err != nil {
-		return nil, fmt.Errorf("store: patient devices: %w", err)
-	}
-	devices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Device, error) {
-		var d rpm.Device
-		err := row.Scan(&d.ID, &d.Serial, &d.Vendor, &d.Model, (*string)(&d.Kind), (*string)(&d.Status))
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: patient devices: %w", err)
-	}
-	return devices, nil
+	return collectDevices(rows, err)
 }

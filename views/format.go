@@ -104,3 +104,13 @@ func sexLabel(s rpm.Sex) string {
 	}
 	return "Unknown"
 }
+
+// silentAfter is how long without a post makes a device "silent" on the pages; lowBattery is the
+// charge that counts as low.
+const (
+	silentAfter = 6 * time.Hour
+	lowBattery  = 0.2
+)
+
+// percent shows a 0–1 fraction as a whole percentage.
+func percent(f float64) string { return strconv.Itoa(int(f*100+0.5)) + " %" }

@@ -26,6 +26,9 @@ func (s *Server) routes(cfg Config) {
 		e.Any("/oidc/*", echo.WrapHandler(http.StripPrefix("/oidc", cfg.Provider)))
 	}
 
+	// Device intake: devices authenticate with their own bearer tokens; no session, no CSRF.
+	e.POST("/api/v1/readings", h.Intake)
+
 	// Everything people use: session, CSRF check on every state change, page context.
 	app := e.Group("", cfg.Sessions.Middleware, cfg.Sessions.CSRF, h.PageContext)
 	app.GET("/", h.Landing)
@@ -40,13 +43,28 @@ func (s *Server) routes(cfg Config) {
 	app.POST("/patients/:patient/shares", h.ShareCreate, signedIn)
 	app.POST("/shares/:share/revoke", h.ShareRevoke, signedIn)
 	app.GET("/me", h.Portal, signedIn)
+	app.POST("/patients/:patient/devices", h.PatientDeviceAssign, signedIn)
+	app.POST("/patients/:patient/devices/:device/end", h.PatientDeviceEnd, signedIn)
 
 	api := app.Group("/api/v1", signedIn)
 	api.GET("/patients", h.APIPatients)
 	api.GET("/patients/:patient", h.APIPatient)
 	api.GET("/patients/:patient/readings", h.APIReadings)
+	api.POST("/patients/:patient/devices", h.APIPatientDeviceAssign)
+	api.DELETE("/patients/:patient/devices/:device", h.APIPatientDeviceEnd)
+	fleet := api.Group("/devices", h.RequireRole(rpm.RoleAdmin))
+	fleet.GET("", h.APIDevices)
+	fleet.POST("", h.APIDeviceCreate)
+	fleet.POST("/:device/rotate", h.APIDeviceRotate)
+	fleet.POST("/:device/revoke", h.APIDeviceRevoke)
 
 	admin := app.Group("/admin", signedIn, h.RequireRole(rpm.RoleAdmin))
+	admin.GET("/devices", h.AdminDevices)
+	admin.POST("/devices", h.AdminDeviceCreate)
+	admin.GET("/devices/:device", h.AdminDevice)
+	admin.POST("/devices/:device/rotate", h.AdminDeviceRotate)
+	admin.POST("/devices/:device/revoke", h.AdminDeviceRevoke)
+	admin.POST("/devices/:device/status", h.AdminDeviceStatus)
 	admin.GET("/teams", h.AdminTeams)
 	admin.POST("/teams", h.AdminTeamCreate)
 	admin.POST("/teams/:team/members", h.AdminTeamMemberSet)

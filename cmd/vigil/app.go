@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,20 +19,26 @@ import (
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/auth/provider"
 	"github.com/vigil-rpm/vigil/handlers"
+	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/static"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/web"
 )
 
-// sessionSweepInterval is how often expired sessions are deleted from the database.
-const sessionSweepInterval = 10 * time.Minute
+// sweepInterval is how often expired sessions and old rejected readings are deleted.
+const sweepInterval = 10 * time.Minute
+
+// defaultRejectedRetention is how long rejected readings are kept for data-quality review.
+const defaultRejectedRetention = 30 * 24 * time.Hour
 
 // app is Vigil wired together for serving: the store, sign-in, the handlers and the HTTP server.
 type app struct {
-	log      *slog.Logger
-	store    *store.Store
-	sessions *auth.Sessions
-	server   *web.Server
+	log       *slog.Logger
+	store     *store.Store
+	sessions  *auth.Sessions
+	intake    *ingest.Service
+	server    *web.Server
+	retention time.Duration
 }
 
 // appOptions are what an app is built from.
@@ -46,7 +53,10 @@ type appOptions struct {
 	Sessions        auth.SessionConfig
 	Demo            *store.DemoHospital // set on a demo instance
 	TrustedProxies  []*net.IPNet
-	Log             *slog.Logger
+	// Intake tunes device intake; RejectedRetention is how long rejected readings are kept.
+	Intake            ingest.Options
+	RejectedRetention time.Duration
+	Log               *slog.Logger
 }
 
 // newApp connects to the database and builds the server. The schema must already be current.
@@ -74,15 +84,20 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	sessions := auth.NewSessions(st, opts.Sessions, opts.Log)
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Intake.Log = opts.Log
+	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
-		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Demo: opts.Demo,
+		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
 		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies,
 	})
-	return &app{log: opts.Log, store: st, sessions: sessions, server: server}, nil
+	if opts.RejectedRetention == 0 {
+		opts.RejectedRetention = defaultRejectedRetention
+	}
+	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, server: server, retention: opts.RejectedRetention}, nil
 }
 
 // builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party
@@ -120,9 +135,10 @@ func randomSecret() string {
 func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- a.server.Serve(ln) }()
-	bgCtx, stopBackground := context.WithCancel(ctx)
-	background := make(chan struct{})
-	go func() { defer close(background); a.sweepSessions(bgCtx) }()
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	background.Go(func() { a.sweep(bgCtx) })
+	background.Go(func() { a.intake.Run(bgCtx) })
 	var err error
 	select {
 	case err = <-served:
@@ -135,25 +151,27 @@ func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) e
 		}
 		err = <-served
 	}
-	stopBackground()
-	<-background
+	stopBackground() // intake commits what is queued, then stops
+	background.Wait()
 	a.store.Close()
 	return err
 }
 
-// sweepSessions deletes expired sessions periodically until ctx ends.
-func (a *app) sweepSessions(ctx context.Context) {
-	t := time.NewTicker(sessionSweepInterval)
+// sweep deletes expired sessions and rejected readings past their retention, periodically, until
+// ctx ends.
+func (a *app) sweep(ctx context.Context) {
+	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := a.sessions.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			if _, err := a.sessions.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("deleting expired sessions failed", slog.Any("err", err))
-			} else if n > 0 {
-				a.log.Debug("deleted expired sessions", slog.Int64("count", n))
+			}
+			if _, err := a.store.DeleteRejectedBefore(ctx, time.Now().Add(-a.retention)); err != nil && ctx.Err() == nil {
+				a.log.Warn("deleting old rejected readings failed", slog.Any("err", err))
 			}
 		}
 	}

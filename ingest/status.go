@@ -1,0 +1,93 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
+)
+
+// Device status is written in the background, for many devices at once, never once per request.
+const (
+	statusFlushInterval = 5 * time.Second
+	// historyEvery is how often a device's status is appended to its history (sooner when its
+	// firmware changes).
+	historyEvery = 15 * time.Minute
+)
+
+// statusBook keeps the latest status each device reported until the next flush.
+type statusBook struct {
+	store *store.Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	latest  map[string]rpm.DeviceReport
+	history map[string]rpm.DeviceReport // the last report appended to each device's history
+}
+
+func newStatusBook(st *store.Store, log *slog.Logger) *statusBook {
+	return &statusBook{store: st, log: log, latest: map[string]rpm.DeviceReport{}, history: map[string]rpm.DeviceReport{}}
+}
+
+// note remembers a device's report; a later one replaces an earlier one.
+func (b *statusBook) note(r rpm.DeviceReport) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if prev, ok := b.latest[r.DeviceID]; ok && prev.At.After(r.At) {
+		return
+	}
+	b.latest[r.DeviceID] = r
+}
+
+// run flushes periodically until ctx ends, then once more.
+func (b *statusBook) run(ctx context.Context) {
+	t := time.NewTicker(statusFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.flush(ctx)
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+			b.flush(final)
+			cancel()
+			return
+		}
+	}
+}
+
+// flush writes the reports gathered since the last flush in one statement. On failure they are
+// kept (unless newer ones arrived) for the next try.
+func (b *statusBook) flush(ctx context.Context) {
+	b.mu.Lock()
+	pending := b.latest
+	b.latest = make(map[string]rpm.DeviceReport, len(pending))
+	reports := make([]rpm.DeviceReport, 0, len(pending))
+	keep := make([]bool, 0, len(pending))
+	for id, r := range pending {
+		last, ok := b.history[id]
+		reports = append(reports, r)
+		keep = append(keep, !ok || r.At.Sub(last.At) >= historyEvery || r.Firmware != "" && r.Firmware != last.Firmware)
+	}
+	b.mu.Unlock()
+	if len(reports) == 0 {
+		return
+	}
+	if err := b.store.RecordDeviceReports(ctx, reports, keep); err != nil {
+		b.log.Warn("recording device status failed; will retry", slog.Int("devices", len(reports)), slog.Any("err", err))
+		for _, r := range reports {
+			b.note(r)
+		}
+		return
+	}
+	b.mu.Lock()
+	for i, r := range reports {
+		if keep[i] {
+			b.history[r.DeviceID] = r
+		}
+	}
+	b.mu.Unlock()
+}

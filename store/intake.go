@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// IntakeOutcome is what became of one reading handed to WriteIntake.
+type IntakeOutcome uint8
+
+// The outcomes.
+const (
+	// Stored: new, and now durably stored for the patient the device was on at the reading's time.
+	Stored IntakeOutcome = iota
+	// Duplicate: this device's reading id was stored before; nothing changed.
+	Duplicate
+	// Unassigned: the device was on no patient at the reading's time; not stored as a reading.
+	Unassigned
+)
+
+// RejectedReading is a reading refused at intake, kept for data-quality review. Sent is the
+// reading as the device sent it (JSON, bounded by the caller).
+type RejectedReading struct {
+	DeviceID        string
+	DeviceReadingID string
+	Reason          string
+	Field           string
+	Sent            []byte
+	ReceivedAt      time.Time
+}
+
+// WriteIntake stores a batch of validated readings and the rejections that came with them, in one
+// transaction: all of it is durable when it returns nil, none of it otherwise. Each reading goes to
+// the patient its device was assigned to at the reading's own time. The readings must not repeat a
+// (device, reading id) pair within the batch. It returns each reading's outcome, in order, and the
+// readings stored, with their patient.
+func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejected []RejectedReading) ([]IntakeOutcome, []rpm.Reading, error) {
+	outcomes := make([]IntakeOutcome, len(readings))
+	var stored []rpm.Reading
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if stored, err = insertReadings(ctx, tx, readings, outcomes); err != nil {
+			return err
+		}
+		return insertRejected(ctx, tx, append(rejected, unassigned(readings, outcomes)...))
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: write intake: %w", err)
+	}
+	return outcomes, stored, nil
+}
+
+func insertReadings(ctx context.Context, tx pgx.Tx, readings []rpm.Reading, outcomes []IntakeOutcome) ([]rpm.Reading, error) {
+	if len(readings) == 0 {
+		return nil, nil
+	}
+	n := len(readings)
+	ord := make([]int32, n)
+	dev, rid, code, unit := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	val := make([]float64, n)
+	eff, recv := make([]time.Time, n), make([]time.Time, n)
+	for i, r := range readings {
+		ord[i], dev[i], rid[i], code[i], unit[i] = int32(i), r.DeviceID, r.DeviceReadingID, r.Code, r.Unit
+		val[i], eff[i], recv[i] = r.Value, r.EffectiveAt, r.ReceivedAt
+	}
+	rows, err := tx.Query(ctx, `
+		WITH input AS (
+			SELECT * FROM unnest($1::int4[], $2::uuid[], $3::text[], $4::text[], $5::float8[], $6::text[],
+			                     $7::timestamptz[], $8::timestamptz[])
+				AS t(ord, device_id, rid, code, value, unit, effective_at, received_at)),
+		resolved AS (
+			SELECT i.*, a.patient_id FROM input i
+			LEFT JOIN device_assignments a ON a.device_id = i.device_id AND a.started_at <= i.effective_at
+			     AND (a.ended_at IS NULL OR i.effective_at < a.ended_at)),
+		ins AS (
+			INSERT INTO readings (effective_at, received_at, value, patient_id, device_id, code, unit, device_reading_id)
+			SELECT effective_at, received_at, value, patient_id, device_id, code, unit, rid
+			FROM resolved WHERE patient_id IS NOT NULL
+			ORDER BY device_id, rid COLLATE "C" -- one order for every batch: concurrent batches cannot deadlock
+			ON CONFLICT (device_id, device_reading_id) DO NOTHING
+			RETURNING device_id, device_reading_id)
+		SELECT r.ord, coalesce(r.patient_id::text, ''), ins.device_id IS NOT NULL
+		FROM resolved r LEFT JOIN ins ON ins.device_id = r.device_id AND ins.device_reading_id = r.rid`,
+		ord, dev, rid, code, val, unit, eff, recv)
+	if err != nil {
+		return nil, err
+	}
+	var stored []rpm.Reading
+	var i int32
+	var patient string
+	var inserted bool
+	_, err = pgx.ForEachRow(rows, []any{&i, &patient, &inserted}, func() error {
+		switch {
+		case patient == "":
+			outcomes[i] = Unassigned
+		case inserted:
+			outcomes[i] = Stored
+			r := readings[i]
+			r.PatientID = patient
+			stored = append(stored, r)
+		default:
+			outcomes[i] = Duplicate
+		}
+		return nil
+	})
+	return stored, err
+}
+
+// unassigned turns readings of unassigned devices into rejections for review.
+func unassigned(readings []rpm.Reading, outcomes []IntakeOutcome) []RejectedReading {
+	var out []RejectedReading
+	for i, o := range outcomes {
+		if o != Unassigned {
+			continue
+		}
+		r := readings[i]
+		sent, _ := json.Marshal(map[string]any{"id": r.DeviceReadingID, "code": r.Code, "value": r.Value, "unit": r.Unit, "at": r.EffectiveAt})
+		out = append(out, RejectedReading{DeviceID: r.DeviceID, DeviceReadingID: r.DeviceReadingID,
+			Reason: rpm.ReasonDeviceUnassigned, Sent: sent, ReceivedAt: r.ReceivedAt})
+	}
+	return out
+}
+
+func insertRejected(ctx context.Context, tx pgx.Tx, rejected []RejectedReading) error {
+	if len(rejected) == 0 {
+		return nil
+	}
+	n := len(rejected)
+	dev, rid, reason, field := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sent := make([]string, n)
+	at := make([]time.Time, n)
+	for i, r := range rejected {
+		dev[i], rid[i], reason[i], field[i], at[i] = r.DeviceID, clean(r.DeviceReadingID, 64), r.Reason, r.Field, r.ReceivedAt
+		sent[i] = string(r.Sent)
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO rejected_readings (device_id, received_at, device_reading_id, reason, field, sent)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+		dev, at, rid, reason, field, sent)
+	return err
+}
+
+// RecordDeviceReports brings devices' last-seen time and reported status up to date, in one
+// statement for many devices, and appends the reports marked for history.
+func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceReport, history []bool) error {
+	n := len(reports)
+	if n == 0 {
+		return nil
+	}
+	ids, firmware := make([]string, n), make([]string, n)
+	at := make([]time.Time, n)
+	battery := make([]*float64, n)
+	signal := make([]*int32, n)
+	keep := make([]bool, n)
+	for i, r := range reports {
+		ids[i], firmware[i], at[i], battery[i], keep[i] = r.DeviceID, clean(r.Firmware, 32), r.At, r.Battery, history[i]
+		if r.SignalDBM != nil {
+			v := int32(*r.SignalDBM)
+			signal[i] = &v
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			WITH u AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::text[], $5::int4[], $6::bool[])
+			           AS t(id, at, battery, firmware, signal, keep)),
+			history AS (
+				INSERT INTO device_status_reports (device_id, at, battery, firmware, signal_dbm)
+				SELECT id, at, battery, nullif(firmware, ''), signal FROM u WHERE keep
+				ON CONFLICT DO NOTHING)
+			UPDATE devices d
+			SET last_seen_at = greatest(d.last_seen_at, u.at), battery = coalesce(u.battery, d.battery),
+			    firmware = coalesce(nullif(u.firmware, ''), d.firmware), signal_dbm = coalesce(u.signal, d.signal_dbm)
+			FROM u WHERE d.id = u.id`, ids, at, battery, firmware, signal, keep)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: record device reports: %w", err)
+	}
+	return nil
+}
+
+// DeleteRejectedBefore removes rejected readings received before an instant (bounded retention)
+// and returns how many.
+func (s *Store) DeleteRejectedBefore(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM rejected_readings WHERE received_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete rejected readings: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

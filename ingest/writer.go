@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -12,9 +11,6 @@ import (
 
 // commitTimeout bounds one batch's transaction; a database that takes longer is treated as down.
 const commitTimeout = 10 * time.Second
-
-// errStopped is returned to requests that arrive while intake is shutting down.
-var errStopped = errors.New("ingest: writer stopped")
 
 // job is one request's share of a batch: its valid readings, its rejections, and where to send
 // the outcome once the batch has committed (or failed).

@@ -202,7 +202,9 @@ func abs(x float64) float64 {
 
 func TestIntakeRejectsEachBadReadingAndKeepsTheGood(t *testing.T) {
 	f := newIntakeFixture(t, ingest.Options{})
-	good := func() wire { return wire{"id": rid(), "code": "8867-4", "value": 70, "unit": "/min", "at": at(-time.Minute)} }
+	good := func() wire {
+		return wire{"id": rid(), "code": "8867-4", "value": 70, "unit": "/min", "at": at(-time.Minute)}
+	}
 	bad := []struct {
 		reading wire
 		reason  string

@@ -51,8 +51,13 @@ type intakeFixture struct {
 
 func newIntakeFixture(t *testing.T, opts ingest.Options) *intakeFixture {
 	t.Helper()
+	return newIntakeFixtureAt(t, storetest.URL(t), opts)
+}
+
+// newIntakeFixtureAt builds the fixture on the (migrated) database at url.
+func newIntakeFixtureAt(t *testing.T, url string, opts ingest.Options) *intakeFixture {
+	t.Helper()
 	ctx := context.Background()
-	url := storetest.URL(t)
 	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ type config struct {
 	SessionIdle      time.Duration
 	SessionLifetime  time.Duration
 	TrustedProxies   []*net.IPNet
+	DeviceRate       float64
+	DeviceBurst      int
 	LogFormat        string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
@@ -48,6 +50,8 @@ var settings = []setting{
 	{"VIGIL_SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request"},
 	{"VIGIL_SESSION_LIFETIME", "12h", "a session ends this long after sign-in, whatever happens"},
 	{"VIGIL_INSECURE_BUILTIN_PROVIDER", "false", "UNSAFE: serve the built-in demo OpenID provider with the demo accounts instead of VIGIL_OIDC_*"},
+	{"VIGIL_DEVICE_RATE_LIMIT", "5", "requests per second each device may post (bursts allowed, below)"},
+	{"VIGIL_DEVICE_RATE_BURST", "20", "requests a device may post at once before the rate limit applies"},
 	{"VIGIL_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed"},
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
@@ -142,6 +146,12 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
 		}
+	}
+	if cfg.DeviceRate, err = strconv.ParseFloat(env("VIGIL_DEVICE_RATE_LIMIT"), 64); err != nil || cfg.DeviceRate <= 0 {
+		errs = append(errs, fmt.Errorf("VIGIL_DEVICE_RATE_LIMIT must be a positive number of requests per second (got %q)", env("VIGIL_DEVICE_RATE_LIMIT")))
+	}
+	if cfg.DeviceBurst, err = strconv.Atoi(env("VIGIL_DEVICE_RATE_BURST")); err != nil || cfg.DeviceBurst < 1 {
+		errs = append(errs, fmt.Errorf("VIGIL_DEVICE_RATE_BURST must be a whole number of at least 1 (got %q)", env("VIGIL_DEVICE_RATE_BURST")))
 	}
 	for _, p := range strings.Split(env("VIGIL_TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -10,6 +10,7 @@ import (
 	"net"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/store"
 )
 
@@ -50,6 +51,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 			ClientSecret: cfg.OIDCClientSecret, RoleClaim: cfg.OIDCRoleClaim},
 		Sessions:       auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 		TrustedProxies: cfg.TrustedProxies,
+		Intake:         ingest.Options{RatePerSecond: cfg.DeviceRate, Burst: cfg.DeviceBurst},
 	})
 	if err != nil {
 		return err

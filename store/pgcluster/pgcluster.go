@@ -62,6 +62,9 @@ type Options struct {
 type Cluster struct {
 	dir     string // owns everything: data/, the socket, owner.pid
 	account account
+	bin     string   // directory of the server binaries
+	args    []string // the server's command line, for Resume
+	log     io.Writer
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the server process has exited
 	waitErr error
@@ -86,7 +89,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: create directory: %w", err)
 	}
-	c := &Cluster{dir: dir, account: acct, exited: make(chan struct{})}
+	c := &Cluster{dir: dir, account: acct, bin: bin, exited: make(chan struct{})}
 	if err := c.start(ctx, bin, opts); err != nil {
 		c.Stop()
 		return nil, err
@@ -114,12 +117,19 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 	if out, err := initdbOutput(initdb, opts.Log == nil); err != nil {
 		return fmt.Errorf("pgcluster: initdb failed: %w\n%s", err, out)
 	}
-	args := []string{"-D", c.dataDir(), "-k", c.dir, "-c", "listen_addresses="}
+	c.args = []string{"-D", c.dataDir(), "-k", c.dir, "-c", "listen_addresses="}
 	for name, value := range serverSettings(opts) {
-		args = append(args, "-c", name+"="+value)
+		c.args = append(c.args, "-c", name+"="+value)
 	}
-	c.cmd = exec.Command(filepath.Join(bin, "postgres"), args...)
-	c.cmd.Stdout, c.cmd.Stderr = logw, logw
+	c.log = logw
+	return c.startServer(ctx)
+}
+
+// startServer starts the server process on the existing data directory and waits until it answers.
+func (c *Cluster) startServer(ctx context.Context) error {
+	c.exited = make(chan struct{})
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), c.args...)
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.cmd.Dir = c.dir
 	c.cmd.SysProcAttr = c.account.procAttr(true)
 	if err := c.launch(); err != nil {
@@ -127,6 +137,15 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 	}
 	return c.waitReady(ctx)
 }
+
+// Pause stops the server (fast shutdown) but keeps its data, as a database outage would; Resume
+// starts it again. For tests of how Vigil behaves while its database is away.
+func (c *Cluster) Pause() error {
+	return stopProcess(c.cmd.Process, c.exited, stopTimeout)
+}
+
+// Resume starts a paused server again, on the same socket and data.
+func (c *Cluster) Resume(ctx context.Context) error { return c.startServer(ctx) }
 
 // launch starts the server from a goroutine locked to its OS thread for the server's whole life:
 // the kernel's parent-death signal fires when the *thread* that forked the child ends, and Go may

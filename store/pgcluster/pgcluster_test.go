@@ -297,3 +297,33 @@ func writePID(t *testing.T, path string, pid int) {
 		t.Fatal(err)
 	}
 }
+
+func TestPauseAndResumeKeepTheData(t *testing.T) {
+	c := startCluster(t)
+	defer c.Stop()
+	ctx := context.Background()
+	exec1 := func(sql string) error {
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec1("CREATE TABLE kept (x int); INSERT INTO kept VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec1("SELECT 1"); err == nil {
+		t.Fatal("a paused server answered")
+	}
+	if err := c.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec1("SELECT x FROM kept"); err != nil {
+		t.Errorf("after resume: %v", err)
+	}
+}

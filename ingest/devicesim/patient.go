@@ -1,0 +1,296 @@
+package devicesim
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// sign indexes the continuous vital signs of the model.
+type sign int
+
+const (
+	heartRate sign = iota
+	respRate
+	spO2
+	systolic
+	diastolic
+	tempC
+	weightKg
+	glucose
+	numSigns
+)
+
+// vital models one vital sign across the simulated population.
+type vital struct {
+	mean    float64 // population mean of a patient's resting value
+	between float64 // standard deviation of resting values between patients
+	noise   float64 // standard deviation of one measurement around the patient's current value
+	drift   float64 // amplitude of the patient's slow drift (hours) around the resting value
+	lo, hi  float64 // generated values stay in [lo, hi], well inside Vigil's plausible ranges
+}
+
+// Physiological baselines, in the canonical units of each code.
+var vitals = [numSigns]vital{
+	heartRate: {mean: 72, between: 8, noise: 2.5, drift: 4, lo: 40, hi: 180},       // beats /min
+	respRate:  {mean: 15, between: 1.5, noise: 1, drift: 1, lo: 10, hi: 40},        // breaths /min
+	spO2:      {mean: 97, between: 1, noise: 0.7, drift: 0.5, lo: 70, hi: 100},     // %
+	systolic:  {mean: 125, between: 12, noise: 5, drift: 5, lo: 70, hi: 220},       // mm Hg
+	diastolic: {mean: 78, between: 7, noise: 4, drift: 3, lo: 40, hi: 130},         // mm Hg
+	tempC:     {mean: 36.8, between: 0.2, noise: 0.1, drift: 0.15, lo: 34, hi: 42}, // °C
+	weightKg:  {mean: 82, between: 16, noise: 0.3, drift: 0.6, lo: 35, hi: 250},    // kg
+	glucose:   {mean: 115, between: 15, noise: 12, drift: 12, lo: 60, hi: 400},     // mg/dL
+}
+
+// Slow drift: the sum of two sinusoids of these periods (simulated time), weighted 0.6 and 0.4,
+// with random phases per patient, so a value wanders within ±drift of its resting value.
+const (
+	driftPeriodShortHours = 5.0
+	driftPeriodLongHours  = 17.0
+)
+
+// minPulsePressure is how far, in mm Hg, diastolic pressure always stays below systolic.
+const minPulsePressure = 20.0
+
+// Deterioration: at full effect, after deteriorationRamp of simulated time, NEWS2 is around 11.
+const (
+	deteriorationRamp           = 8 * time.Hour
+	deteriorationRespRate       = 12.0  // breaths /min added
+	deteriorationHeartRate      = 40.0  // beats /min added
+	deteriorationSpO2           = -8.0  // % added
+	deteriorationTempC          = 1.6   // °C added
+	deteriorationSystolic       = -35.0 // mm Hg added
+	deteriorationDiastolic      = -15.0 // mm Hg added
+	episodeHeartRateHypoxic     = 15.0  // beats /min added during a hypoxic episode
+	episodeHeartRateHypotensive = 18.0  // beats /min added during a hypotensive episode
+)
+
+// Episodes and fever.
+var (
+	hypoxicEpisodes     = episodes{period: 40 * time.Minute, minLen: 4 * time.Minute, maxLen: 10 * time.Minute, salt: 1}
+	hypotensiveEpisodes = episodes{period: time.Hour, minLen: 5 * time.Minute, maxLen: 15 * time.Minute, salt: 2}
+)
+
+const (
+	hypoxicSpO2Lo, hypoxicSpO2Hi                 = 84.0, 88.0 // % during an episode
+	hypotensiveSystolicLo, hypotensiveSystolicHi = 80.0, 88.0 // mm Hg during an episode
+	hypotensiveDiastolicRatio                    = 0.62       // diastolic ≈ this × systolic then
+	feverLoC, feverHiC                           = 38.5, 39.8 // °C
+	feverCycle                                   = 6 * time.Hour
+	feverHeartRatePerC                           = 10.0 // beats /min added per °C above 37
+	feverRespRate                                = 3.0  // breaths /min added
+	normalTempC                                  = 37.0
+)
+
+// Steps: a patient walks a usual number of steps a day (varying ±stepsDayVariation from day to
+// day), between waking and sleeping hours of the simulated local day.
+const (
+	stepsPerDayLo, stepsPerDayHi = 2000.0, 9000.0
+	stepsDayVariation            = 0.3
+	wakeHour, sleepHour          = 7.0, 22.0
+)
+
+// Battery, radio and clock.
+const (
+	batteryDrainPerHour     = 0.005 // fraction per simulated hour: about a week per charge
+	batteryRechargeAt       = 0.2   // patients put the device on charge at 20 %
+	batteryFastDrainPerHour = 1.5   // BatteryDrain: empty within 40 simulated minutes
+	batteryStartLo          = 0.5   // initial charge is uniform in [0.5, 1]
+	signalMeanDBm           = -70.0
+	signalBetweenDB         = 6.0 // dB: spread of devices' mean signal
+	signalNoiseDB           = 4.0 // dB: spread of one report
+	signalLoDBm             = -110.0
+	signalHiDBm             = -45.0
+	clockSkewLo             = 3 * time.Minute
+	clockSkewHi             = 9 * time.Minute
+	nonMetricShare          = 0.3 // share of scales, thermometers and glucometers in lb, °F, mmol/L
+)
+
+// Patient is the simulated person behind one device, with the device's own traits (units,
+// battery, radio, clock). It is drawn once per device and never changes; every method is a pure
+// function of its arguments, so it may be shared, but a *rand.Rand may not.
+type Patient struct {
+	kind     rpm.DeviceKind
+	scenario Scenario
+	start    time.Time // the simulated local clock at elapsed 0: gives the time of day for steps
+	base     [numSigns]float64
+	phase    [numSigns][2]float64
+	salt     uint64  // per-patient seed of episodes and daily steps
+	steps    float64 // usual steps a day
+	pounds   bool    // a scale reporting [lb_av]
+	degF     bool    // a thermometer reporting [degF]
+	mmol     bool    // a glucometer reporting mmol/L
+	battery0 float64 // charge at elapsed 0, 0–1
+	signal   float64 // mean signal, dBm
+	skew     time.Duration
+}
+
+// NewPatient draws the patient and traits behind d from rng; start is the simulated clock at
+// elapsed 0 (its location sets the patient's day, for cumulative steps).
+func NewPatient(d Device, start time.Time, rng *rand.Rand) *Patient {
+	p := &Patient{kind: d.Kind, scenario: d.Scenario, start: start, salt: rng.Uint64()}
+	if p.scenario == "" {
+		p.scenario = Stable
+	}
+	for s := range numSigns {
+		v := vitals[s]
+		p.base[s] = clamp(v.mean+v.between*rng.NormFloat64(), v.lo+v.drift, v.hi-v.drift)
+		p.phase[s] = [2]float64{2 * math.Pi * rng.Float64(), 2 * math.Pi * rng.Float64()}
+	}
+	p.base[spO2] = min(p.base[spO2], 100-vitals[spO2].drift)
+	p.steps = uniform(rng, stepsPerDayLo, stepsPerDayHi)
+	p.pounds = d.Kind == rpm.KindScale && rng.Float64() < nonMetricShare
+	p.degF = d.Kind == rpm.KindThermometer && rng.Float64() < nonMetricShare
+	p.mmol = d.Kind == rpm.KindGlucometer && rng.Float64() < nonMetricShare
+	p.battery0 = uniform(rng, batteryStartLo, 1)
+	p.signal = signalMeanDBm + signalBetweenDB*rng.NormFloat64()
+	if p.scenario == ClockSkew {
+		p.skew = time.Duration(uniform(rng, float64(clockSkewLo), float64(clockSkewHi)))
+	}
+	return p
+}
+
+// Vitals are a patient's values at one moment, unrounded, in canonical units.
+type Vitals struct {
+	HeartRate   float64 // beats /min
+	RespRate    float64 // breaths /min
+	SpO2        float64 // %
+	SystolicBP  float64 // mm Hg
+	DiastolicBP float64 // mm Hg
+	TempC       float64 // °C
+	WeightKg    float64 // kg
+	GlucoseMgDL float64 // mg/dL
+	Steps       float64 // steps since the simulated local midnight
+}
+
+// Vitals returns what the patient's values measure at simulated time elapsed: resting value,
+// slow drift, the scenario's curve and measurement noise drawn from rng, kept in a plausible band.
+func (p *Patient) Vitals(elapsed time.Duration, rng *rand.Rand) Vitals {
+	var v [numSigns]float64
+	hours := elapsed.Hours()
+	for s := range numSigns {
+		m := vitals[s]
+		drift := 0.6*math.Sin(2*math.Pi*hours/driftPeriodShortHours+p.phase[s][0]) +
+			0.4*math.Sin(2*math.Pi*hours/driftPeriodLongHours+p.phase[s][1])
+		v[s] = p.base[s] + m.drift*drift + m.noise*rng.NormFloat64()
+	}
+	p.applyScenario(&v, elapsed, rng)
+	for s := range numSigns {
+		v[s] = clamp(v[s], vitals[s].lo, vitals[s].hi)
+	}
+	v[diastolic] = min(v[diastolic], v[systolic]-minPulsePressure)
+	return Vitals{
+		HeartRate: v[heartRate], RespRate: v[respRate], SpO2: v[spO2],
+		SystolicBP: v[systolic], DiastolicBP: v[diastolic], TempC: v[tempC],
+		WeightKg: v[weightKg], GlucoseMgDL: v[glucose], Steps: p.stepsAt(elapsed),
+	}
+}
+
+// applyScenario puts the scenario's curve on top of the patient's normal values.
+func (p *Patient) applyScenario(v *[numSigns]float64, elapsed time.Duration, rng *rand.Rand) {
+	switch p.scenario {
+	case Deterioration:
+		f := smoothstep(float64(elapsed) / float64(deteriorationRamp))
+		v[respRate] += f * deteriorationRespRate
+		v[heartRate] += f * deteriorationHeartRate
+		v[spO2] += f * deteriorationSpO2
+		v[tempC] += f * deteriorationTempC
+		v[systolic] += f * deteriorationSystolic
+		v[diastolic] += f * deteriorationDiastolic
+	case Hypoxic:
+		if hypoxicEpisodes.active(elapsed, p.salt) {
+			v[spO2] = uniform(rng, hypoxicSpO2Lo, hypoxicSpO2Hi)
+			v[heartRate] += episodeHeartRateHypoxic
+		}
+	case Hypotensive:
+		if hypotensiveEpisodes.active(elapsed, p.salt) {
+			v[systolic] = uniform(rng, hypotensiveSystolicLo, hypotensiveSystolicHi)
+			v[diastolic] = hypotensiveDiastolicRatio*v[systolic] + vitals[diastolic].noise*rng.NormFloat64()/2
+			v[heartRate] += episodeHeartRateHypotensive
+		}
+	case Fever:
+		wave := math.Sin(2*math.Pi*float64(elapsed)/float64(feverCycle) + p.phase[tempC][0])
+		v[tempC] = (feverLoC+feverHiC)/2 + (feverHiC-feverLoC)/2*wave + vitals[tempC].noise*rng.NormFloat64()
+		v[tempC] = clamp(v[tempC], feverLoC, feverHiC)
+		v[heartRate] += feverHeartRatePerC * (v[tempC] - normalTempC)
+		v[respRate] += feverRespRate
+	}
+}
+
+// stepsAt is the cumulative step count of the simulated local day at elapsed.
+func (p *Patient) stepsAt(elapsed time.Duration) float64 {
+	now := p.start.Add(elapsed)
+	y, m, d := now.Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+	day := uint64(y)<<9 | uint64(now.YearDay())
+	target := p.steps * (1 + stepsDayVariation*(2*unit(p.salt^day)-1))
+	return math.Floor(target * dayFraction(now.Sub(midnight).Hours()))
+}
+
+// dayFraction is the share of a day's steps walked by the given hour of the day.
+func dayFraction(hour float64) float64 {
+	return smoothstep((hour - wakeHour) / (sleepHour - wakeHour))
+}
+
+// Battery is the device's charge, 0–1, at simulated time elapsed. A device is put on charge when
+// it reaches 20 % and comes back full; a BatteryDrain device is never recharged.
+func (p *Patient) Battery(elapsed time.Duration) float64 {
+	hours := elapsed.Hours()
+	if p.scenario == BatteryDrain {
+		return max(0, p.battery0-batteryFastDrainPerHour*hours)
+	}
+	level := p.battery0 - batteryDrainPerHour*hours
+	if level >= batteryRechargeAt {
+		return level
+	}
+	return 1 - math.Mod(batteryRechargeAt-level, 1-batteryRechargeAt)
+}
+
+// SignalDBm is one report of the device's radio signal, in whole dBm.
+func (p *Patient) SignalDBm(rng *rand.Rand) int {
+	return int(math.Round(clamp(p.signal+signalNoiseDB*rng.NormFloat64(), signalLoDBm, signalHiDBm)))
+}
+
+// ClockSkew is how far ahead of real time the device's clock runs.
+func (p *Patient) ClockSkew() time.Duration { return p.skew }
+
+// episodes are recurring scenario episodes: one in each period of simulated time, lasting between
+// minLen and maxLen, starting at a point of the period drawn from the patient's salt.
+type episodes struct {
+	period, minLen, maxLen time.Duration
+	salt                   uint64
+}
+
+// active reports whether simulated time t falls within an episode.
+func (e episodes) active(t time.Duration, salt uint64) bool {
+	if t < 0 {
+		return false
+	}
+	n := uint64(t / e.period)
+	key := salt ^ e.salt<<56 ^ n*0x9e3779b97f4a7c15
+	length := e.minLen + time.Duration(unit(key)*float64(e.maxLen-e.minLen))
+	begin := time.Duration(unit(key+1) * float64(e.period-length))
+	off := t % e.period
+	return off >= begin && off < begin+length
+}
+
+// unit hashes x (splitmix64) to a float in [0, 1).
+func unit(x uint64) float64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
+}
+
+func uniform(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+
+func clamp(v, lo, hi float64) float64 { return max(lo, min(hi, v)) }
+
+// smoothstep rises smoothly from 0 (x ≤ 0) to 1 (x ≥ 1).
+func smoothstep(x float64) float64 {
+	x = clamp(x, 0, 1)
+	return x * x * (3 - 2*x)
+}

@@ -69,3 +69,17 @@ func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Dev
 		ORDER BY d.kind, d.serial`, patientID)
 	return collectDevices(rows, err)
 }
+
+// PatientIDs lists every patient's id, by MRN. For operator tools (the load simulator), never
+// for a viewer: it applies no access policy.
+func (s *Store) PatientIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM patients ORDER BY mrn`)
+	if err != nil {
+		return nil, fmt.Errorf("store: patient ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: patient ids: %w", err)
+	}
+	return ids, nil
+}

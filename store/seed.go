@@ -171,3 +171,31 @@ func roleNames(roles []rpm.Role) []string {
 	}
 	return names
 }
+
+// DemoDevice is a demo device on its patient, for the simulator.
+type DemoDevice struct {
+	DeviceID string
+	Kind     rpm.DeviceKind
+	MRN      string
+}
+
+// DemoDevices lists the demo hospital's devices that are on a patient now.
+func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.kind, p.mrn FROM devices d
+		JOIN device_assignments a ON a.device_id = d.id AND a.ended_at IS NULL
+		JOIN patients p ON p.id = a.patient_id
+		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demoVendor)
+	if err != nil {
+		return nil, fmt.Errorf("store: demo devices: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DemoDevice, error) {
+		var d DemoDevice
+		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: demo devices: %w", err)
+	}
+	return list, nil
+}

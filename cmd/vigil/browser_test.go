@@ -216,3 +216,27 @@ func (d *demoApp) patientID(t *testing.T, mrn string) string {
 func (d *demoApp) userID(t *testing.T, username string) string {
 	return d.id(t, "SELECT id FROM users WHERE username = $1", username)
 }
+
+func storeURL(t *testing.T) string { return storetest.URL(t) }
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

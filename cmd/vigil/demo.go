@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -16,11 +17,13 @@ import (
 	"github.com/vigil-rpm/vigil/store/pgcluster"
 )
 
-const demoHelp = `Usage: vigil demo [--addr 127.0.0.1:8080]
+const demoHelp = `Usage: vigil demo [--addr 127.0.0.1:8080] [--simulate=true]
 
 Runs everything for a first look in one command: uses VIGIL_DATABASE_URL if it is set, otherwise
 starts a private, throw-away PostgreSQL from the PostgreSQL binaries on this machine; migrates;
-seeds the demo hospital (invented patients, teams and devices); and serves Vigil. Ctrl-C stops
+seeds the demo hospital (invented patients, teams and devices); serves Vigil; and streams readings
+from simulated devices (stable patients, a slow deterioration, hypoxic and hypotensive episodes, a
+fever, a device that goes silent, one whose battery drains). Ctrl-C stops
 everything and removes what it started. Seeding is idempotent: running the demo again against the
 same database duplicates nothing.
 `
@@ -32,6 +35,8 @@ const demoShutdownTimeout = 5 * time.Second
 type demoOptions struct {
 	Addr        string
 	DatabaseURL string
+	Simulate    bool
+	SimInterval time.Duration // how often each simulated device posts; zero: demoSimInterval
 	Log         *slog.Logger
 	Ready       func(url string, a *app)
 }
@@ -39,6 +44,7 @@ type demoOptions struct {
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	sim := fs.Bool("simulate", true, "stream readings from simulated devices")
 	if err := parseFlags(fs, args, demoHelp, stdout, stderr); err != nil {
 		return err
 	}
@@ -50,7 +56,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if getenv("VIGIL_LOG_FORMAT") != "" {
 		format = cfg.LogFormat
 	}
-	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Log: newLogger(stderr, format, cfg.LogLevel)}
+	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Simulate: *sim, Log: newLogger(stderr, format, cfg.LogLevel)}
 	return demo(ctx, opts, stdout)
 }
 
@@ -83,6 +89,18 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 		BuiltinProvider: true, Demo: &store.Demo, Log: opts.Log})
 	if err != nil {
 		return err
+	}
+	if opts.Simulate {
+		devices, err := demoDevices(ctx, a.store)
+		if err != nil {
+			a.store.Close()
+			return err
+		}
+		simCtx, stopSim := context.WithCancel(ctx)
+		defer stopSim()
+		interval := cmp.Or(opts.SimInterval, demoSimInterval)
+		go simulate(simCtx, baseURL, devices, interval, opts.Log)
+		where += fmt.Sprintf("\nSimulated devices: %d, each posting every %s", len(devices), interval)
 	}
 	printDemoBanner(stdout, baseURL, where)
 	if opts.Ready != nil {

@@ -22,6 +22,7 @@ Commands:
   serve     run the production server (configured by environment variables)
   migrate   apply pending database migrations and exit
   demo      run everything for a first look: database, demo hospital, server
+  simulate  simulated devices posting readings to a running Vigil
   audit     verify the audit trail's hash chain ("vigil audit verify")
 
 Run "vigil <command> --help" for a command's flags and settings.
@@ -31,10 +32,11 @@ Run "vigil <command> --help" for a command's flags and settings.
 type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"serve":   serveCommand,
-	"migrate": migrateCommand,
-	"demo":    demoCommand,
-	"audit":   auditCommand,
+	"serve":    serveCommand,
+	"migrate":  migrateCommand,
+	"demo":     demoCommand,
+	"audit":    auditCommand,
+	"simulate": simulateCommand,
 }
 
 func main() {

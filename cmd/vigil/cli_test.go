@@ -60,6 +60,9 @@ func TestServeConfigErrorsAreSpecific(t *testing.T) {
 		{"bad boolean", map[string]string{"VIGIL_MIGRATE_ON_START": "sure"}, []string{"VIGIL_MIGRATE_ON_START must be true or false"}},
 		{"bad log format", map[string]string{"VIGIL_LOG_FORMAT": "xml"}, []string{"VIGIL_LOG_FORMAT must be json or text"}},
 		{"bad timeout", map[string]string{"VIGIL_SHUTDOWN_TIMEOUT": "-1s"}, []string{"VIGIL_SHUTDOWN_TIMEOUT must be a positive duration"}},
+		{"bad horizon", map[string]string{"VIGIL_READING_MAX_AGE": "forever"}, []string{"VIGIL_READING_MAX_AGE must be a positive duration"}},
+		{"bad rate", map[string]string{"VIGIL_DEVICE_RATE_LIMIT": "0"}, []string{"VIGIL_DEVICE_RATE_LIMIT must be a positive number"}},
+		{"bad proxy", map[string]string{"VIGIL_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, []string{"VIGIL_TRUSTED_PROXIES must list addresses or CIDR ranges"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,8 @@ type config struct {
 	TrustedProxies   []*net.IPNet
 	DeviceRate       float64
 	DeviceBurst      int
+	ReadingMaxAge    time.Duration
+	RejectedKeep     time.Duration
 	LogFormat        string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
@@ -52,6 +54,8 @@ var settings = []setting{
 	{"VIGIL_INSECURE_BUILTIN_PROVIDER", "false", "UNSAFE: serve the built-in demo OpenID provider with the demo accounts instead of VIGIL_OIDC_*"},
 	{"VIGIL_DEVICE_RATE_LIMIT", "5", "requests per second each device may post (bursts allowed, below)"},
 	{"VIGIL_DEVICE_RATE_BURST", "20", "requests a device may post at once before the rate limit applies"},
+	{"VIGIL_READING_MAX_AGE", "720h", "readings older than this are refused (too_old)"},
+	{"VIGIL_REJECTED_RETENTION", "720h", "how long rejected readings are kept for data-quality review"},
 	{"VIGIL_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed"},
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
@@ -142,7 +146,8 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 	for _, d := range []struct {
 		name string
 		dest *time.Duration
-	}{{"VIGIL_SESSION_IDLE_TIMEOUT", &cfg.SessionIdle}, {"VIGIL_SESSION_LIFETIME", &cfg.SessionLifetime}} {
+	}{{"VIGIL_SESSION_IDLE_TIMEOUT", &cfg.SessionIdle}, {"VIGIL_SESSION_LIFETIME", &cfg.SessionLifetime},
+		{"VIGIL_READING_MAX_AGE", &cfg.ReadingMaxAge}, {"VIGIL_REJECTED_RETENTION", &cfg.RejectedKeep}} {
 		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
 		}

@@ -49,9 +49,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 		DatabaseURL: cfg.DatabaseURL, BaseURL: cfg.BaseURL, BuiltinProvider: cfg.BuiltinProvider, Log: log,
 		OIDC: auth.RelyingPartyConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
 			ClientSecret: cfg.OIDCClientSecret, RoleClaim: cfg.OIDCRoleClaim},
-		Sessions:       auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
-		TrustedProxies: cfg.TrustedProxies,
-		Intake:         ingest.Options{RatePerSecond: cfg.DeviceRate, Burst: cfg.DeviceBurst},
+		Sessions:          auth.SessionConfig{IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		TrustedProxies:    cfg.TrustedProxies,
+		Intake:            ingest.Options{RatePerSecond: cfg.DeviceRate, Burst: cfg.DeviceBurst, Horizon: cfg.ReadingMaxAge},
+		RejectedRetention: cfg.RejectedKeep,
 	})
 	if err != nil {
 		return err

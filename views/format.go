@@ -114,3 +114,14 @@ const (
 
 // percent shows a 0–1 fraction as a whole percentage.
 func percent(f float64) string { return strconv.Itoa(int(f*100+0.5)) + " %" }
+
+// dateTimeSeconds is dateTime to the second, for lists of frequent readings.
+func dateTimeSeconds(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04:05 MST") }
+
+// plural is "1 assignment", "3 assignments".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

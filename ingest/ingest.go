@@ -42,6 +42,7 @@ type Options struct {
 
 // Service is device intake. Start its background work with Run.
 type Service struct {
+	stopped  chan struct{} // closed when the writers have stopped
 	store    *store.Store
 	opts     Options
 	writer   *writer
@@ -73,7 +74,8 @@ func New(st *store.Store, opts Options) *Service {
 		opts.Log = slog.Default()
 	}
 	return &Service{
-		store: st, opts: opts,
+		stopped: make(chan struct{}),
+		store:   st, opts: opts,
 		writer:   &writer{store: st, jobs: make(chan *job, 1024), maxBatch: opts.MaxBatch, consumers: opts.Consumers, log: opts.Log},
 		status:   newStatusBook(st, opts.Log),
 		limiters: &limiters{every: rate.Limit(opts.RatePerSecond), burst: opts.Burst, byDevice: map[string]*deviceLimiter{}},
@@ -98,6 +100,8 @@ func (s *Service) Run(ctx context.Context) {
 			s.limiters.forget(10*time.Minute, now)
 		}
 	}
+	close(s.stopped)
+	s.writer.drain() // a request that queued while the writers were finishing
 }
 
 // Result is the answer to one request (API.md).
@@ -147,8 +151,10 @@ func (s *Service) Accept(ctx context.Context, deviceID string, body []byte) (Res
 		id, reading, rej := validate(raw, deviceID, r)
 		if rej != nil {
 			res.Rejected = append(res.Rejected, Rejection{Index: i, ID: id, Reason: rej.Reason, Message: rej.Message})
-			jb.rejected = append(jb.rejected, store.RejectedReading{DeviceID: deviceID, DeviceReadingID: id,
-				Reason: rej.Reason, Field: rej.Field, Sent: sentForReview(raw), ReceivedAt: now})
+			if len(jb.rejected) < maxStoredRejections {
+				jb.rejected = append(jb.rejected, store.RejectedReading{DeviceID: deviceID, DeviceReadingID: id,
+					Reason: rej.Reason, Field: rej.Field, Sent: sentForReview(raw), ReceivedAt: now})
+			}
 			continue
 		}
 		jb.readings, ids, index = append(jb.readings, reading), append(ids, id), append(index, i)
@@ -180,6 +186,8 @@ func (s *Service) submit(ctx context.Context, jb *job) ([]store.IntakeOutcome, e
 	select {
 	case s.writer.jobs <- jb:
 	case <-ctx.Done():
+		return nil, ErrUnavailable
+	case <-s.stopped:
 		return nil, ErrUnavailable
 	}
 	select {

@@ -16,6 +16,11 @@ import (
 const (
 	// MaxBodyBytes is the largest request body accepted (API.md: at most 1 MiB).
 	MaxBodyBytes = 1 << 20
+	// MaxReadingsPerRequest bounds one request's readings; a device with more sends several.
+	MaxReadingsPerRequest = 2000
+	// maxStoredRejections bounds how many of one request's rejected readings are kept for review
+	// (the answer still lists them all).
+	maxStoredRejections = 100
 	// maxReadingIDLength bounds a device's reading id.
 	maxReadingIDLength = 64
 	// maxSentBytes bounds how much of a rejected reading is kept for review.
@@ -64,6 +69,9 @@ func decodePayload(body []byte) (payload, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return p, &MalformedError{"unexpected data after the JSON object"}
+	}
+	if len(p.Readings) > MaxReadingsPerRequest {
+		return p, &MalformedError{fmt.Sprintf("at most %d readings per request", MaxReadingsPerRequest)}
 	}
 	if p.Readings == nil && p.Status == nil {
 		return p, &MalformedError{`the body needs "readings" (an array) or "status"`}
@@ -176,10 +184,15 @@ func decodeStatus(raw *json.RawMessage, deviceID string, at time.Time) rpm.Devic
 	return report
 }
 
-// sentForReview is the rejected reading as kept for review, bounded in size.
+// sentForReview is the rejected reading as kept for review: its text, bounded, as a JSON string.
+// Never the raw bytes as JSON: text that Go's decoder accepts (a NUL escape, invalid UTF-8, an
+// exponent of 1e999999) can be refused by PostgreSQL's jsonb, and one bad reading must not fail
+// the commit it shares with others.
 func sentForReview(raw json.RawMessage) []byte {
-	if len(raw) > maxSentBytes || !json.Valid(raw) {
-		return []byte(`{"truncated": true}`)
+	text := strings.ToValidUTF8(strings.ReplaceAll(string(raw), "\x00", ""), "\uFFFD")
+	if len(text) > maxSentBytes {
+		text = strings.ToValidUTF8(text[:maxSentBytes], "") + "…"
 	}
-	return raw
+	b, _ := json.Marshal(text)
+	return b
 }

@@ -32,14 +32,34 @@ func newStatusBook(st *store.Store, log *slog.Logger) *statusBook {
 	return &statusBook{store: st, log: log, latest: map[string]rpm.DeviceReport{}, history: map[string]rpm.DeviceReport{}}
 }
 
-// note remembers a device's report; a later one replaces an earlier one.
+// note remembers a device's report, field by field: a later report's time wins, and each of
+// battery, firmware and signal keeps its last reported value when a later report leaves it out.
 func (b *statusBook) note(r rpm.DeviceReport) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if prev, ok := b.latest[r.DeviceID]; ok && prev.At.After(r.At) {
-		return
+	b.latest[r.DeviceID] = merge(b.latest[r.DeviceID], r)
+}
+
+// merge combines two reports of one device; the newer one's fields win where it has them.
+func merge(a, b rpm.DeviceReport) rpm.DeviceReport {
+	if b.At.Before(a.At) {
+		a, b = b, a
 	}
-	b.latest[r.DeviceID] = r
+	if b.Battery == nil {
+		b.Battery = a.Battery
+	}
+	if b.Firmware == "" {
+		b.Firmware = a.Firmware
+	}
+	if b.SignalDBM == nil {
+		b.SignalDBM = a.SignalDBM
+	}
+	return b
+}
+
+// reported says whether a report carries any status beyond the time it was seen.
+func reported(r rpm.DeviceReport) bool {
+	return r.Battery != nil || r.Firmware != "" || r.SignalDBM != nil
 }
 
 // run flushes periodically until ctx ends, then once more.
@@ -70,7 +90,7 @@ func (b *statusBook) flush(ctx context.Context) {
 	for id, r := range pending {
 		last, ok := b.history[id]
 		reports = append(reports, r)
-		keep = append(keep, !ok || r.At.Sub(last.At) >= historyEvery || r.Firmware != "" && r.Firmware != last.Firmware)
+		keep = append(keep, reported(r) && (!ok || r.At.Sub(last.At) >= historyEvery || r.Firmware != "" && r.Firmware != last.Firmware))
 	}
 	b.mu.Unlock()
 	if len(reports) == 0 {

@@ -20,6 +20,9 @@ type job struct {
 	done     chan jobResult
 }
 
+// size is how many rows the job writes.
+func (j *job) size() int { return len(j.readings) + len(j.rejected) }
+
 type jobResult struct {
 	outcomes []store.IntakeOutcome
 	err      error
@@ -51,11 +54,11 @@ func (w *writer) run(ctx context.Context) {
 
 // gather takes the first job and whatever else is already waiting, up to maxBatch readings.
 func (w *writer) gather(first *job) []*job {
-	batch, n := []*job{first}, len(first.readings)
+	batch, n := []*job{first}, first.size()
 	for n < w.maxBatch {
 		select {
 		case j := <-w.jobs:
-			batch, n = append(batch, j), n+len(j.readings)
+			batch, n = append(batch, j), n+j.size()
 		default:
 			return batch
 		}
@@ -74,46 +77,72 @@ func (w *writer) drain() {
 	}
 }
 
-// commit writes one batch. A (device, reading id) pair that occurs twice in the batch — a device
-// resending while its first attempt is still in flight — is stored once and the rest count as
-// duplicates.
+// commit writes one batch. If the batch fails and holds several requests, each is tried on its
+// own, so that one request the database refuses cannot cost the others their answer.
 func (w *writer) commit(batch []*job) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	outcomes, stored, err := w.write(ctx, batch)
+	if err != nil && len(batch) > 1 {
+		for _, jb := range batch {
+			w.commit([]*job{jb})
+		}
+		return
+	}
+	if err != nil {
+		batch[0].done <- jobResult{err: err} // a batch of one: the retries above split larger ones
+		w.log.Warn("an intake request could not be stored; answered 503", slog.Any("err", err))
+		return
+	}
+	for j, jb := range batch {
+		jb.done <- jobResult{outcomes: outcomes[j]}
+	}
+	for _, c := range w.consumers {
+		c.ReadingsStored(ctx, stored)
+	}
+}
+
+// write stores a batch in one transaction and returns each job's outcomes. A (device, reading id)
+// pair that occurs twice in the batch — a device resending while its first attempt is still in
+// flight — is written once; the later copies get the first's outcome, a stored one counting as a
+// duplicate.
+func (w *writer) write(ctx context.Context, batch []*job) ([][]store.IntakeOutcome, []rpm.Reading, error) {
 	type ref struct{ job, index int }
 	type key struct{ device, id string }
 	var readings []rpm.Reading
 	var refs []ref
 	var rejected []store.RejectedReading
-	seen := map[key]bool{}
-	outcomes := make([][]store.IntakeOutcome, len(batch))
+	first := map[key]int{} // → position in readings
+	copies := map[ref]int{}
 	for j, jb := range batch {
-		outcomes[j] = make([]store.IntakeOutcome, len(jb.readings))
 		rejected = append(rejected, jb.rejected...)
 		for i, r := range jb.readings {
 			k := key{r.DeviceID, r.DeviceReadingID}
-			if seen[k] {
-				outcomes[j][i] = store.Duplicate
+			if at, seen := first[k]; seen {
+				copies[ref{j, i}] = at
 				continue
 			}
-			seen[k] = true
+			first[k] = len(readings)
 			readings, refs = append(readings, r), append(refs, ref{j, i})
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
 	result, stored, err := w.store.WriteIntake(ctx, readings, rejected)
-	for i, rf := range refs {
-		if err == nil {
-			outcomes[rf.job][rf.index] = result[i]
-		}
-	}
-	for j, jb := range batch {
-		jb.done <- jobResult{outcomes: outcomes[j], err: err}
-	}
 	if err != nil {
-		w.log.Warn("intake batch failed; its requests answered 503", slog.Int("requests", len(batch)), slog.Any("err", err))
-		return
+		return nil, nil, err
 	}
-	for _, c := range w.consumers {
-		c.ReadingsStored(ctx, stored)
+	outcomes := make([][]store.IntakeOutcome, len(batch))
+	for j, jb := range batch {
+		outcomes[j] = make([]store.IntakeOutcome, len(jb.readings))
 	}
+	for i, rf := range refs {
+		outcomes[rf.job][rf.index] = result[i]
+	}
+	for rf, at := range copies {
+		o := result[at]
+		if o == store.Stored {
+			o = store.Duplicate
+		}
+		outcomes[rf.job][rf.index] = o
+	}
+	return outcomes, stored, nil
 }

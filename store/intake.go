@@ -147,7 +147,9 @@ func insertRejected(ctx context.Context, tx pgx.Tx, rejected []RejectedReading) 
 }
 
 // RecordDeviceReports brings devices' last-seen time and reported status up to date, in one
-// statement for many devices, and appends the reports marked for history.
+// statement for many devices, and appends the reports marked for history. A report older than what
+// the device row holds (another instance wrote a newer one) changes nothing. Rows are locked in id
+// order, so instances flushing the same devices at once wait for each other instead of deadlocking.
 func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceReport, history []bool) error {
 	n := len(reports)
 	if n == 0 {
@@ -166,6 +168,9 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `
 			WITH u AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::text[], $5::int4[], $6::bool[])
 			           AS t(id, at, battery, firmware, signal, keep)),
@@ -176,7 +181,7 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 			UPDATE devices d
 			SET last_seen_at = greatest(d.last_seen_at, u.at), battery = coalesce(u.battery, d.battery),
 			    firmware = coalesce(nullif(u.firmware, ''), d.firmware), signal_dbm = coalesce(u.signal, d.signal_dbm)
-			FROM u WHERE d.id = u.id`, ids, at, battery, firmware, signal, keep)
+			FROM u WHERE d.id = u.id AND (d.last_seen_at IS NULL OR u.at >= d.last_seen_at)`, ids, at, battery, firmware, signal, keep)
 		return err
 	})
 	if err != nil {

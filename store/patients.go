@@ -70,16 +70,20 @@ func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Dev
 	return collectDevices(rows, err)
 }
 
-// PatientIDs lists every patient's id, by MRN. For operator tools (the load simulator), never
-// for a viewer: it applies no access policy.
-func (s *Store) PatientIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text FROM patients ORDER BY mrn`)
+// DemoPatientIDs lists the ids of the demo hospital's patients present in the database, by MRN:
+// the only patients load-test devices may be put on.
+func (s *Store) DemoPatientIDs(ctx context.Context, h DemoHospital) ([]string, error) {
+	mrns := make([]string, len(h.Patients))
+	for i, p := range h.Patients {
+		mrns[i] = p.MRN
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM patients WHERE mrn = ANY($1) ORDER BY mrn`, mrns)
 	if err != nil {
-		return nil, fmt.Errorf("store: patient ids: %w", err)
+		return nil, fmt.Errorf("store: demo patient ids: %w", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("store: patient ids: %w", err)
+		return nil, fmt.Errorf("store: demo patient ids: %w", err)
 	}
 	return ids, nil
 }

@@ -397,3 +397,68 @@ func TestConcurrentOverlappingPostsStoreEachReadingOnce(t *testing.T) {
 		t.Errorf("stored %d (%d unique), accepted %d; %d distinct readings were sent", stored, unique, accepted, len(sent))
 	}
 }
+
+// TestPoisonReadingsCostOnlyThemselves: readings that PostgreSQL would refuse to keep as JSON (a
+// NUL, invalid UTF-8, an exponent out of range) are rejected and kept for review like any other,
+// and neither their own request's good readings nor other requests in the same commit suffer.
+func TestPoisonReadingsCostOnlyThemselves(t *testing.T) {
+	f := newIntakeFixture(t, ingest.Options{RatePerSecond: 10000, Burst: 10000})
+	poison := []byte(`{"readings": [
+		{"id": "ok-1", "code": "8867-4", "value": 70, "unit": "/min", "at": "` + at(-time.Second) + `"},
+		{"id": "nul\u0000", "code": "8867-4", "value": 70, "unit": "/min", "at": "` + at(-time.Second) + `"},
+		{"id": "exp", "code": "8867-4", "value": 1e999999, "unit": "/min", "at": "` + at(-time.Second) + `"},
+		{"id": "utf", "code": "8867-4", "value": 70, "unit": "` + "\xff" + `", "at": "` + at(-time.Second) + `"}]}`)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				if a := f.post(t, f.token, poison); a.status != http.StatusOK || len(a.result.Rejected) != 3 {
+					t.Errorf("poisoned request: %d %+v", a.status, a.result)
+				}
+				return
+			}
+			body := readingsBody(wire{"id": rid(), "code": "8867-4", "value": 70, "unit": "/min", "at": at(-time.Second)})
+			if a := f.post(t, f.poolToken, body); a.status != http.StatusOK {
+				t.Errorf("a neighbour's request: %d", a.status)
+			}
+		})
+	}
+	wg.Wait()
+	var kept int
+	if err := queryRow(t, f, `SELECT count(*) FROM rejected_readings WHERE device_id = $1`, f.deviceID).Scan(&kept); err != nil || kept != 30 {
+		t.Errorf("%d poisoned readings kept for review, want 30 (%v)", kept, err)
+	}
+}
+
+func TestIntakeBounds(t *testing.T) {
+	f := newIntakeFixture(t, ingest.Options{RatePerSecond: 10000, Burst: 10000})
+	many := make([]wire, ingest.MaxReadingsPerRequest+1)
+	for i := range many {
+		many[i] = wire{"id": fmt.Sprint(i)}
+	}
+	if a := f.post(t, f.token, readingsBody(many...)); a.status != http.StatusBadRequest {
+		t.Errorf("%d readings in one request: %d", len(many), a.status)
+	}
+	// Exactly 1 MiB is within the limit (and then judged as JSON).
+	if a := f.post(t, f.token, bytes.Repeat([]byte(" "), ingest.MaxBodyBytes)); a.status != http.StatusBadRequest {
+		t.Errorf("a body of exactly 1 MiB: %d, want 400 for its content, not 413", a.status)
+	}
+	// Many bad readings: all answered, a bounded number kept.
+	bad := make([]wire, 1000)
+	for i := range bad {
+		bad[i] = wire{"id": fmt.Sprint(i), "code": "0000-0", "value": 1, "unit": "/min", "at": at(0)}
+	}
+	if a := f.post(t, f.token, readingsBody(bad...)); a.status != http.StatusOK || len(a.result.Rejected) != 1000 {
+		t.Errorf("1000 bad readings: %d, %d rejections answered", a.status, len(a.result.Rejected))
+	}
+	var kept int
+	if err := queryRow(t, f, `SELECT count(*) FROM rejected_readings`).Scan(&kept); err != nil || kept != 100 {
+		t.Errorf("%d rejected readings kept from one request, want 100", kept)
+	}
+	// The same unassigned reading twice in one request: both are refused as unassigned.
+	twice := readingsBody(wire{"id": "same", "code": "8867-4", "value": 70, "unit": "/min", "at": at(0)},
+		wire{"id": "same", "code": "8867-4", "value": 70, "unit": "/min", "at": at(0)})
+	if a := f.post(t, f.poolToken, twice); len(a.result.Rejected) != 2 || a.result.Duplicates != 0 {
+		t.Errorf("an unassigned reading sent twice in one request: %+v", a.result)
+	}
+}

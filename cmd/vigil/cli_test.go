@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
 func TestHelp(t *testing.T) {
@@ -97,5 +99,16 @@ func TestServeCommandReportsMissingSettings(t *testing.T) {
 	code := run(context.Background(), []string{"serve"}, func(string) string { return "" }, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "VIGIL_OIDC_ISSUER is required for serve") {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// TestSimulateProvisionsOnlyDemoPatients: load-test devices never go on a database's real patients.
+func TestSimulateProvisionsOnlyDemoPatients(t *testing.T) {
+	url := storetest.URL(t) // migrated, no demo hospital
+	env := func(k string) string { return map[string]string{"VIGIL_DATABASE_URL": url}[k] }
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"simulate", "--provision", "2", "--duration", "1s"}, env, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "demo hospital") {
+		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 }

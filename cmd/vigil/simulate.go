@@ -26,7 +26,8 @@ values, retries with backoff, and Retry-After on 429.
 
 The devices come from --devices, a JSON file [{"id", "token", "kind", "scenario"}, …], or are made
 by --provision N: N new devices written straight into VIGIL_DATABASE_URL (an operator's load-test
-tool, not for production data), each assigned to an existing patient in turn, with scenarios mixed.
+tool), each assigned in turn to one of the demo hospital's invented patients — never to a real one —
+with scenarios mixed.
 --save FILE writes the provisioned devices, tokens included, for a later --devices run.
 `
 
@@ -108,12 +109,13 @@ func provisionSimulated(ctx context.Context, getenv func(string) string, n int, 
 		return nil, err
 	}
 	defer st.Close()
-	patients, err := st.PatientIDs(ctx)
+	patients, err := st.DemoPatientIDs(ctx, store.Demo)
 	if err != nil {
 		return nil, err
 	}
 	if len(patients) == 0 {
-		return nil, errors.New("the database has no patients to put simulated devices on (run vigil demo once to seed some)")
+		return nil, errors.New("simulated devices go only on the demo hospital's invented patients, and this database has none " +
+			"(run vigil demo against it once to seed them)")
 	}
 	run := time.Now().UTC().Format("20060102T150405")
 	devices := make([]devicesim.Device, 0, n)

@@ -25,7 +25,7 @@ func (h *Handlers) RequireViewer(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		r := c.Request()
-		if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/live" || r.Method != http.MethodGet {
 			return rpm.Errorf(rpm.EUnauthorized, "Please sign in.")
 		}
 		return c.Redirect(http.StatusSeeOther, "/signin?"+url.Values{"return_to": {r.URL.RequestURI()}}.Encode())

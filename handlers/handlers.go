@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/ingest"
+	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
@@ -24,6 +25,7 @@ type Handlers struct {
 	sessions *auth.Sessions
 	rp       *auth.RelyingParty
 	intake   *ingest.Service
+	hub      *live.Hub
 	demo     *store.DemoHospital
 	assetURL func(name string) string
 	now      func() time.Time
@@ -35,6 +37,7 @@ type Options struct {
 	Sessions     *auth.Sessions
 	RelyingParty *auth.RelyingParty
 	Intake       *ingest.Service
+	Hub          *live.Hub
 	// Demo is the demo hospital on a demo instance, nil otherwise.
 	Demo *store.DemoHospital
 	// AssetURL maps an asset name to its content-hashed URL.
@@ -46,7 +49,7 @@ type Options struct {
 
 // New returns the handlers over the store.
 func New(st *store.Store, opts Options) *Handlers {
-	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, demo: opts.Demo,
+	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, hub: opts.Hub, demo: opts.Demo,
 		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now

@@ -72,20 +72,21 @@ type AuditEntry struct {
 
 // Audit actions: what was done, as "object.verb".
 const (
-	ActionPatientList  = "patient.list"
-	ActionPatientView  = "patient.view"
-	ActionReadingsView = "readings.view"
-	ActionShareCreate  = "share.create"
-	ActionShareRevoke  = "share.revoke"
-	ActionShareList    = "share.list"
-	ActionTeamChange   = "team.change"
-	ActionUserDisable  = "user.disable"
-	ActionUserEnable   = "user.enable"
-	ActionSignIn       = "session.sign_in"
-	ActionSignOut      = "session.sign_out"
-	ActionAuditView    = "audit.view"
-	ActionDeviceView   = "device.view"
-	ActionPortalView   = "portal.view"
+	ActionPatientList   = "patient.list"
+	ActionPatientView   = "patient.view"
+	ActionReadingsView  = "readings.view"
+	ActionShareCreate   = "share.create"
+	ActionShareRevoke   = "share.revoke"
+	ActionShareList     = "share.list"
+	ActionTeamChange    = "team.change"
+	ActionUserDisable   = "user.disable"
+	ActionUserEnable    = "user.enable"
+	ActionSignIn        = "session.sign_in"
+	ActionSignOut       = "session.sign_out"
+	ActionAuditView     = "audit.view"
+	ActionDeviceView    = "device.view"
+	ActionPortalView    = "portal.view"
+	ActionLiveSubscribe = "live.subscribe"
 )
 
 // Device audit actions.

@@ -80,3 +80,17 @@ func collectReadings(rows pgx.Rows) ([]rpm.Reading, error) {
 	}
 	return readings, nil
 }
+
+// ReadingsReceivedSince returns the readings of these patients that Vigil received after since,
+// oldest first, at most limit — what a reconnecting dashboard missed. The caller has authorised
+// every patient.
+func (s *Store) ReadingsReceivedSince(ctx context.Context, patientIDs []string, since time.Time, limit int) ([]rpm.Reading, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT patient_id, device_id, device_reading_id, code, value, unit, effective_at, received_at
+		FROM readings WHERE received_at > $2 AND patient_id = ANY($1::uuid[])
+		ORDER BY received_at, effective_at LIMIT $3`, patientIDs, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: readings received since: %w", err)
+	}
+	return collectReadings(rows)
+}

@@ -43,6 +43,7 @@ func (s *Server) routes(cfg Config) {
 	app.POST("/patients/:patient/shares", h.ShareCreate, signedIn)
 	app.POST("/shares/:share/revoke", h.ShareRevoke, signedIn)
 	app.GET("/me", h.Portal, signedIn)
+	app.GET("/live", h.Live, signedIn)
 	app.POST("/patients/:patient/devices", h.PatientDeviceAssign, signedIn)
 	app.POST("/patients/:patient/devices/:device/end", h.PatientDeviceEnd, signedIn)
 

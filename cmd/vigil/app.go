@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-rpm/vigil/auth/provider"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/ingest"
+	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/static"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/web"
@@ -37,6 +38,7 @@ type app struct {
 	store     *store.Store
 	sessions  *auth.Sessions
 	intake    *ingest.Service
+	relay     *live.Relay
 	server    *web.Server
 	retention time.Duration
 }
@@ -84,10 +86,13 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	sessions := auth.NewSessions(st, opts.Sessions, opts.Log)
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hub := live.NewHub()
+	relay := live.NewRelay(hub, st, opts.Log)
 	opts.Intake.Log = opts.Log
+	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
 	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
-		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Demo: opts.Demo,
+		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
 	server := web.New(web.Config{
@@ -97,7 +102,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	if opts.RejectedRetention == 0 {
 		opts.RejectedRetention = defaultRejectedRetention
 	}
-	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, server: server, retention: opts.RejectedRetention}, nil
+	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, server: server, retention: opts.RejectedRetention}, nil
 }
 
 // builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party
@@ -139,6 +144,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) e
 	var background sync.WaitGroup
 	background.Go(func() { a.sweep(bgCtx) })
 	background.Go(func() { a.intake.Run(bgCtx) })
+	background.Go(func() { a.relay.Run(bgCtx) })
 	var err error
 	select {
 	case err = <-served:

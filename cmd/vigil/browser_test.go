@@ -26,11 +26,16 @@ type demoApp struct {
 	dbURL string
 }
 
-// startDemo starts the demo for one test and stops it when the test ends.
+// startDemo starts the demo for one test, on a fresh database, and stops it when the test ends.
 func startDemo(t *testing.T) *demoApp {
 	t.Helper()
+	return startDemoOn(t, storetest.URL(t))
+}
+
+// startDemoOn starts a demo instance on an existing database (a second instance shares it).
+func startDemoOn(t *testing.T, url string) *demoApp {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	url := storetest.URL(t)
 	ready := make(chan *demoApp, 1)
 	done := make(chan error, 1)
 	go func() {

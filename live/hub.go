@@ -1,0 +1,179 @@
+// Package live streams readings (and, later, alerts) to clinicians' dashboards: one hub keyed by
+// patient, subscriptions that only ever hold patients the caller has authorised, bounded queues,
+// and publishers that never block — a dashboard that cannot keep up is dropped and catches up from
+// the database when it reconnects.
+package live
+
+import (
+	"sync"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// Frame is one message to a dashboard, as API.md's live stream defines it.
+type Frame struct {
+	Type     string         `json:"type"` // "readings", "alert" or "error"
+	Patient  string         `json:"patient,omitempty"`
+	Readings []ReadingFrame `json:"readings,omitempty"`
+	Message  string         `json:"message,omitempty"`
+}
+
+// ReadingFrame is one reading on the wire, in its canonical unit.
+type ReadingFrame struct {
+	Code  string    `json:"code"`
+	Value float64   `json:"value"`
+	Unit  string    `json:"unit"`
+	At    time.Time `json:"at"`
+}
+
+// ReadingsFrames groups readings by patient into one frame each, in the order patients first
+// appear.
+func ReadingsFrames(readings []rpm.Reading) []Frame {
+	var frames []Frame
+	index := map[string]int{}
+	for _, r := range readings {
+		i, ok := index[r.PatientID]
+		if !ok {
+			i = len(frames)
+			index[r.PatientID] = i
+			frames = append(frames, Frame{Type: "readings", Patient: r.PatientID})
+		}
+		frames[i].Readings = append(frames[i].Readings, ReadingFrame{Code: r.Code, Value: r.Value, Unit: r.Unit, At: r.EffectiveAt})
+	}
+	return frames
+}
+
+// Hub delivers frames to the subscriptions of each frame's patient.
+type Hub struct {
+	mu     sync.RWMutex
+	topics map[string]map[*Subscription]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{topics: map[string]map[*Subscription]struct{}{}} }
+
+// Subscription is one dashboard's interest in some patients. Its queue is bounded; when a frame
+// does not fit, the subscription is dropped (Dropped is closed) rather than slow anyone down.
+type Subscription struct {
+	hub      *Hub
+	queue    chan Frame
+	dropped  chan struct{}
+	once     sync.Once
+	patients map[string]struct{} // guarded by hub.mu
+}
+
+// Subscribe opens a subscription whose queue holds up to size frames. It holds no patients until
+// Add is called with patients the caller has authorised.
+func (h *Hub) Subscribe(size int) *Subscription {
+	return &Subscription{hub: h, queue: make(chan Frame, size), dropped: make(chan struct{}), patients: map[string]struct{}{}}
+}
+
+// Add makes the subscription receive the frames of these patients. The caller must have checked,
+// for each one, that the viewer may see them.
+func (s *Subscription) Add(patientIDs ...string) {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.closed() {
+		return
+	}
+	for _, id := range patientIDs {
+		if h.topics[id] == nil {
+			h.topics[id] = map[*Subscription]struct{}{}
+		}
+		h.topics[id][s] = struct{}{}
+		s.patients[id] = struct{}{}
+	}
+}
+
+// Remove stops the frames of these patients.
+func (s *Subscription) Remove(patientIDs ...string) {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range patientIDs {
+		h.remove(s, id)
+	}
+}
+
+func (h *Hub) remove(s *Subscription, patientID string) {
+	delete(s.patients, patientID)
+	if subs := h.topics[patientID]; subs != nil {
+		delete(subs, s)
+		if len(subs) == 0 {
+			delete(h.topics, patientID)
+		}
+	}
+}
+
+// Has reports whether the subscription holds a patient.
+func (s *Subscription) Has(patientID string) bool {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	_, ok := s.patients[patientID]
+	return ok
+}
+
+// Frames is the subscription's queue.
+func (s *Subscription) Frames() <-chan Frame { return s.queue }
+
+// Dropped is closed when the subscription ends: closed by its owner, or dropped for falling
+// behind.
+func (s *Subscription) Dropped() <-chan struct{} { return s.dropped }
+
+func (s *Subscription) closed() bool {
+	select {
+	case <-s.dropped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close ends the subscription and releases its patients.
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.end()
+}
+
+// end releases the subscription; the caller holds hub.mu.
+func (s *Subscription) end() {
+	s.once.Do(func() {
+		for id := range s.patients {
+			s.hub.remove(s, id)
+		}
+		close(s.dropped)
+	})
+}
+
+// Publish delivers a frame to every subscription of its patient, without ever waiting: a
+// subscription whose queue is full is dropped.
+func (h *Hub) Publish(f Frame) {
+	var slow []*Subscription
+	h.mu.RLock()
+	for s := range h.topics[f.Patient] {
+		select {
+		case s.queue <- f:
+		default:
+			slow = append(slow, s)
+		}
+	}
+	h.mu.RUnlock()
+	if len(slow) > 0 {
+		h.mu.Lock()
+		for _, s := range slow {
+			s.end()
+		}
+		h.mu.Unlock()
+	}
+}
+
+// Subscribers is how many subscriptions hold a patient (for tests and metrics).
+func (h *Hub) Subscribers(patientID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.topics[patientID])
+}

@@ -1,0 +1,123 @@
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
+)
+
+// channel is the PostgreSQL notification channel instances announce stored readings on.
+const channel = "vigil_readings"
+
+// idsPerNotice keeps a notification's payload under PostgreSQL's 8000-byte limit.
+const idsPerNotice = 150
+
+// maxReadback bounds how many readings one announcement reads back.
+const maxReadback = 10000
+
+// notice is an announcement that readings were stored: which patients, received when, by which
+// instance. Ids and times only — never patient data.
+type notice struct {
+	Instance string    `json:"i"`
+	Patients []string  `json:"p"`
+	From     time.Time `json:"f"`
+	To       time.Time `json:"t"`
+}
+
+// Relay carries stored readings to dashboards on every instance: to this instance's hub at once,
+// and to the others through a PostgreSQL notification that wakes them to read the readings back
+// from the database (the Bus a NATS implementation could later replace).
+type Relay struct {
+	hub      *Hub
+	store    *store.Store
+	instance string
+	log      *slog.Logger
+}
+
+// NewRelay returns a relay for the hub.
+func NewRelay(hub *Hub, st *store.Store, log *slog.Logger) *Relay {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Relay{hub: hub, store: st, instance: hex.EncodeToString(b), log: log}
+}
+
+// ReadingsStored publishes readings just stored by this instance and announces them to the others.
+// It never waits for a dashboard.
+func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
+	if len(readings) == 0 {
+		return
+	}
+	frames := ReadingsFrames(readings)
+	from, to := readings[0].ReceivedAt, readings[0].ReceivedAt
+	ids := make([]string, 0, len(frames))
+	for _, r := range readings {
+		from, to = minTime(from, r.ReceivedAt), maxTime(to, r.ReceivedAt)
+	}
+	for _, f := range frames {
+		r.hub.Publish(f)
+		ids = append(ids, f.Patient)
+	}
+	for start := 0; start < len(ids); start += idsPerNotice {
+		payload, _ := json.Marshal(notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to})
+		if err := r.store.Notify(ctx, channel, string(payload)); err != nil {
+			r.log.Warn("announcing stored readings to other instances failed", slog.Any("err", err))
+			return
+		}
+	}
+}
+
+// Run listens for other instances' announcements until ctx ends and publishes what they stored,
+// read back from the database, for the patients someone here is watching.
+func (r *Relay) Run(ctx context.Context) {
+	_ = r.store.Listen(ctx, channel, func(payload string) { r.receive(ctx, payload) }, nil)
+}
+
+func (r *Relay) receive(ctx context.Context, payload string) {
+	var n notice
+	if json.Unmarshal([]byte(payload), &n) != nil || n.Instance == r.instance {
+		return
+	}
+	var watched []string
+	for _, id := range n.Patients {
+		if r.hub.Subscribers(id) > 0 {
+			watched = append(watched, id)
+		}
+	}
+	if len(watched) == 0 {
+		return
+	}
+	readings, err := r.store.ReadingsReceivedSince(ctx, watched, n.From.Add(-time.Microsecond), maxReadback)
+	if err != nil {
+		r.log.Warn("reading back another instance's readings failed", slog.Any("err", err))
+		return
+	}
+	kept := readings[:0]
+	for _, rd := range readings {
+		if !rd.ReceivedAt.After(n.To) {
+			kept = append(kept, rd)
+		}
+	}
+	for _, f := range ReadingsFrames(kept) {
+		r.hub.Publish(f)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -140,7 +140,11 @@ func (s *liveConn) writePump(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.sub.Dropped():
-			s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow; reconnect"))
+			code, text := websocket.CloseTryAgainLater, "too slow; reconnect"
+			if s.h.hub.Closing() {
+				code, text = websocket.CloseGoingAway, "server shutting down; reconnect"
+			}
+			s.write(websocket.CloseMessage, websocket.FormatCloseMessage(code, text))
 			return
 		case f := <-s.direct:
 			batch = []live.Frame{f}

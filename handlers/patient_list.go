@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,22 +12,36 @@ import (
 	"github.com/vigil-rpm/vigil/views"
 )
 
-// PatientList shows the patients the viewer may see (filtered in SQL by the access policy).
+// Device state on the census: silent after this long without a post, low at this charge.
+const (
+	censusSilentAfter = 6 * time.Hour
+	censusLowBattery  = 0.2
+)
+
+// PatientList is the census: every patient the viewer may see (filtered in SQL by the access
+// policy) with their latest vitals, open alerts and device state; the page then updates live.
 func (h *Handlers) PatientList(c echo.Context) error {
 	u, _ := auth.Viewer(c)
 	now := h.now()
-	list, err := h.store.VisiblePatients(c.Request().Context(), u.ID, now)
+	rows, err := h.store.Census(c.Request().Context(), u.ID, now, now.Add(-censusSilentAfter), censusLowBattery)
 	if err != nil {
 		return err
 	}
-	p := views.PatientListPage{Now: now}
-	ids := make([]string, len(list))
-	for i, ps := range list {
-		ids[i] = ps.ID
-		p.Rows = append(p.Rows, views.PatientRow{Patient: ps.Patient, Teams: ps.Teams, SharedUntil: ps.Access.SharedUntil})
+	p := views.CensusPage{Now: now}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		p.Rows = append(p.Rows, views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
+			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices})
+		for _, t := range r.Teams {
+			if !slices.Contains(p.Teams, t) {
+				p.Teams = append(p.Teams, t)
+			}
+		}
 	}
+	slices.Sort(p.Teams)
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.PatientList(p))
+	return render(c, http.StatusOK, views.Census(p))
 }

@@ -46,12 +46,16 @@ func ReadingsFrames(readings []rpm.Reading) []Frame {
 
 // Hub delivers frames to the subscriptions of each frame's patient.
 type Hub struct {
-	mu     sync.RWMutex
-	topics map[string]map[*Subscription]struct{}
+	mu      sync.RWMutex
+	topics  map[string]map[*Subscription]struct{}
+	all     map[*Subscription]struct{}
+	closing bool
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{topics: map[string]map[*Subscription]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{topics: map[string]map[*Subscription]struct{}{}, all: map[*Subscription]struct{}{}}
+}
 
 // Subscription is one dashboard's interest in some patients. Its queue is bounded; when a frame
 // does not fit, the subscription is dropped (Dropped is closed) rather than slow anyone down.
@@ -66,7 +70,34 @@ type Subscription struct {
 // Subscribe opens a subscription whose queue holds up to size frames. It holds no patients until
 // Add is called with patients the caller has authorised.
 func (h *Hub) Subscribe(size int) *Subscription {
-	return &Subscription{hub: h, queue: make(chan Frame, size), dropped: make(chan struct{}), patients: map[string]struct{}{}}
+	s := &Subscription{hub: h, queue: make(chan Frame, size), dropped: make(chan struct{}), patients: map[string]struct{}{}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		s.end()
+	} else {
+		h.all[s] = struct{}{}
+	}
+	return s
+}
+
+// CloseAll ends every subscription and refuses new ones: at shutdown, dashboards are told to go
+// away (and reconnect, to this instance restarted or to another) instead of waiting on a server
+// that will send nothing more.
+func (h *Hub) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closing = true
+	for s := range h.all {
+		s.end()
+	}
+}
+
+// Closing reports whether the hub is shutting down.
+func (h *Hub) Closing() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closing
 }
 
 // Add makes the subscription receive the frames of these patients. The caller must have checked,
@@ -145,6 +176,7 @@ func (s *Subscription) end() {
 		for id := range s.patients {
 			s.hub.remove(s, id)
 		}
+		delete(s.hub.all, s)
 		close(s.dropped)
 	})
 }

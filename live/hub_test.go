@@ -124,3 +124,26 @@ func TestReadingsFramesGroupByPatient(t *testing.T) {
 		t.Errorf("frames = %+v", frames)
 	}
 }
+
+func TestCloseAllEndsEverySubscription(t *testing.T) {
+	h := NewHub()
+	a, b := h.Subscribe(4), h.Subscribe(4)
+	a.Add("p")
+	h.CloseAll()
+	for _, s := range []*Subscription{a, b} {
+		select {
+		case <-s.Dropped():
+		default:
+			t.Error("a subscription survived CloseAll")
+		}
+	}
+	late := h.Subscribe(4)
+	select {
+	case <-late.Dropped():
+	default:
+		t.Error("a subscription opened after CloseAll is live")
+	}
+	if !h.Closing() || h.Subscribers("p") != 0 {
+		t.Error("hub not closed")
+	}
+}

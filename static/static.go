@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-//go:embed css vendor
+//go:embed css js vendor
 var files embed.FS
 
 // Prefix is the URL path under which assets are served.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,17 +43,16 @@ func (s *Store) LatestReadings(ctx context.Context, patientID string) ([]rpm.Rea
 	for i, m := range rpm.Metrics {
 		codes[i] = m.Code
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at
-		FROM unnest($2::text[]) WITH ORDINALITY AS c(code, ord)
-		CROSS JOIN LATERAL (
-			SELECT * FROM readings r WHERE r.patient_id = $1 AND r.code = c.code
-			ORDER BY r.effective_at DESC LIMIT 1) r
-		ORDER BY c.ord`, patientID, codes)
+	latest, err := s.latestFor(ctx, []string{patientID}, codes)
 	if err != nil {
-		return nil, fmt.Errorf("store: latest readings: %w", err)
+		return nil, err
 	}
-	return collectReadings(rows)
+	order := map[string]int{}
+	for i, c := range codes {
+		order[c] = i
+	}
+	slices.SortFunc(latest, func(a, b rpm.Reading) int { return order[a.Code] - order[b.Code] })
+	return latest, nil
 }
 
 // Readings returns a patient's readings of one code (or of every code when code is empty) with

@@ -125,3 +125,39 @@ func plural(n int, noun string) string {
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
 }
+
+// staleAfter is how old a vital may be before the census marks it stale.
+const staleAfter = time.Hour
+
+func decimals(code string) int {
+	m, _ := rpm.MetricByCode(code)
+	return m.Decimals
+}
+
+func unitLabel(code string) string {
+	m, _ := rpm.MetricByCode(code)
+	return m.UnitLabel
+}
+
+func number(v float64, decimals int) string { return strconv.FormatFloat(v, 'f', decimals, 64) }
+
+func bpDia(latest map[string]rpm.Reading) string {
+	if r, ok := latest[rpm.CodeDiastolicBP]; ok {
+		return number(r.Value, 0)
+	}
+	return "—"
+}
+
+// ago says how long ago an instant was, in plain words.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + " d ago"
+}

@@ -51,6 +51,7 @@ func (s *Server) routes(cfg Config) {
 	api.GET("/patients", h.APIPatients)
 	api.GET("/patients/:patient", h.APIPatient)
 	api.GET("/patients/:patient/readings", h.APIReadings)
+	api.GET("/patients/:patient/series", h.APISeries)
 	api.POST("/patients/:patient/devices", h.APIPatientDeviceAssign)
 	api.DELETE("/patients/:patient/devices/:device", h.APIPatientDeviceEnd)
 	fleet := api.Group("/devices", h.RequireRole(rpm.RoleAdmin))

@@ -41,6 +41,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Secure says Vigil is served over HTTPS (directly or behind a proxy): HSTS is sent.
 	Secure bool
+	// OnShutdown runs when shutdown begins, e.g. to tell live dashboards to reconnect elsewhere
+	// (the HTTP server does not track upgraded connections).
+	OnShutdown func()
 	// TrustedProxies are the proxies whose X-Forwarded-For Vigil believes; from anyone else the
 	// header is ignored and the connection's own address is the client's.
 	TrustedProxies []*net.IPNet
@@ -78,6 +81,9 @@ func New(cfg Config) *Server {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+	}
+	if cfg.OnShutdown != nil {
+		s.http.RegisterOnShutdown(cfg.OnShutdown)
 	}
 	return s
 }

@@ -64,9 +64,13 @@ var accessMatrix = map[string]func(user string, p patientKind) outcome{
 	"POST /patients/:patient/devices/:device/end":      cares,
 	"GET /api/v1/patients/:patient":                    reads,
 	"GET /api/v1/patients/:patient/readings":           reads,
+	"GET /api/v1/patients/:patient/series":             reads,
 	"POST /api/v1/patients/:patient/devices":           cares,
 	"DELETE /api/v1/patients/:patient/devices/:device": cares,
 }
+
+// routeQuery is the query a route needs to answer 200 when allowed.
+var routeQuery = map[string]string{"GET /api/v1/patients/:patient/series": "?code=8867-4&range=1h"}
 
 var matrixUsers = []string{"", "admin", "nurse.kim", "dr.osei", "nurse.lee", "dr.patel", "pat.rivera"}
 
@@ -106,7 +110,7 @@ func TestAccessMatrix(t *testing.T) {
 				var got response
 				switch r.Method {
 				case http.MethodGet:
-					got = browsers[user].get(path)
+					got = browsers[user].get(path + routeQuery[key])
 				case http.MethodPost:
 					// A valid share; an empty device choice (the gate comes before the form's checks).
 					got = browsers[user].post(path, url.Values{"_csrf": {tokens[user]}, "grantee": {patel},

@@ -97,7 +97,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	})
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
-		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies,
+		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies, OnShutdown: hub.CloseAll,
 	})
 	if opts.RejectedRetention == 0 {
 		opts.RejectedRetention = defaultRejectedRetention

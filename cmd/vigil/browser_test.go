@@ -245,3 +245,13 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func openStore(t *testing.T, url string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}

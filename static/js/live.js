@@ -1,0 +1,507 @@
+/* Vigil live updates: census filtering, live vitals, patient charts (uPlot) and the /live socket.
+ * Plain ES2020, no globals except window.vigilLive (test hook). CSP-safe: no eval, no innerHTML. */
+(function () {
+  "use strict";
+
+  const probe = (window.vigilLive = { frames: 0, state: "closed" });
+
+  // ---------- Pure helpers ----------
+
+  // parseTime turns RFC 3339 (any fractional precision, e.g. Go's nanoseconds) into ms, or NaN.
+  function parseTime(s) {
+    if (typeof s !== "string" || s === "") return NaN;
+    return Date.parse(s.replace(/(\.\d{3})\d+/, "$1"));
+  }
+
+  // ageText formats an age in ms the way the census shows it.
+  function ageText(ms) {
+    const min = Math.floor(ms / 60000);
+    if (!(min >= 1)) return "just now"; // also covers clock skew (negative) and NaN
+    if (min < 60) return min + " min ago";
+    const h = Math.floor(min / 60);
+    if (h < 48) return h + " h ago"; // same thresholds as the server's views.ago
+    return Math.floor(h / 24) + " d ago";
+  }
+
+  // backoffDelay: 1 s doubling to a 30 s cap, with "equal jitter" (50–100 % of the step).
+  function backoffDelay(attempt, rnd = Math.random) {
+    const step = Math.min(30000, 1000 * 2 ** Math.max(0, attempt));
+    return Math.round(step / 2 + rnd() * (step / 2));
+  }
+
+  function formatValue(v, decimals) {
+    const d = parseInt(decimals, 10);
+    if (d >= 0 && d <= 6) return Number(v).toFixed(d);
+    return String(Math.round(Number(v) * 100) / 100);
+  }
+
+  function el(tag, cls, text) {
+    const n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    return n;
+  }
+
+  function cssVar(name, fallback) {
+    const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return v || fallback;
+  }
+
+  // withAlpha turns "#rgb"/"#rrggbb" into rgba(); other colour syntaxes are returned unchanged.
+  function withAlpha(color, a) {
+    const m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color);
+    if (!m) return color;
+    let hex = m[1];
+    if (hex.length === 3) hex = hex.replace(/./g, "$&$&");
+    const n = parseInt(hex, 16);
+    return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
+  }
+
+  // ---------- Status line ----------
+
+  const statusEl = document.getElementById("live-status");
+  function setStatus(kind, text) {
+    if (!statusEl) return;
+    const glyph = { ok: "● ", wait: "◌ ", down: "✕ " }[kind];
+    statusEl.classList.remove("live-ok", "live-wait", "live-down");
+    statusEl.classList.add("live-" + kind);
+    statusEl.textContent = "";
+    statusEl.append(el("span", "live-glyph", glyph), text);
+    statusEl.firstChild.setAttribute("aria-hidden", "true");
+  }
+
+  // ---------- Census ----------
+
+  // Looked up each time, so a table re-rendered by an htmx swap keeps working.
+  const getCensus = () => document.getElementById("census");
+  const BP_PART = { "8480-6": "sys", "8462-4": "dia" };
+
+  function censusRows() {
+    const census = getCensus();
+    return census && census.tBodies.length ? Array.from(census.tBodies[0].rows) : [];
+  }
+  function findRow(id) {
+    return censusRows().find((r) => r.dataset.patient === id) || null;
+  }
+
+  function applyFilters() {
+    if (!getCensus()) return;
+    const q = (document.getElementById("census-search")?.value || "").trim().toLowerCase();
+    const team = document.getElementById("census-team")?.value || "";
+    const alertsOnly = !!document.getElementById("census-alerts")?.checked;
+    let shown = 0;
+    for (const r of censusRows()) {
+      const d = r.dataset;
+      const ok =
+        (!q || (d.name || "").toLowerCase().includes(q) || (d.mrn || "").toLowerCase().includes(q)) &&
+        (!team || (d.teams || "").split("|").includes(team)) &&
+        (!alertsOnly || parseInt(d.alerts, 10) > 0);
+      r.hidden = !ok;
+      if (ok) shown++;
+    }
+    const count = document.getElementById("census-count");
+    if (count) count.textContent = String(shown);
+  }
+
+  // ensurePart returns the span.<cls> inside a cell, creating it (after a space) if missing.
+  function ensurePart(td, cls) {
+    let s = td.querySelector("span." + cls);
+    if (!s) td.append(" ", (s = el("span", cls)));
+    return s;
+  }
+
+  function refreshAge(td, now = Date.now()) {
+    const at = parseTime(td.dataset.at);
+    if (isNaN(at)) return;
+    const stale = now - at > 3600000;
+    td.classList.toggle("stale", stale);
+    const age = ensurePart(td, "age");
+    age.textContent = ageText(now - at) + (stale ? " · stale" : "");
+    age.title = new Date(at).toLocaleString();
+  }
+
+  const flashTimers = new WeakMap();
+  function flash(td) {
+    clearTimeout(flashTimers.get(td));
+    td.classList.remove("updated");
+    void td.offsetWidth; // restart the CSS animation
+    td.classList.add("updated");
+    flashTimers.set(td, setTimeout(() => td.classList.remove("updated"), 2000));
+  }
+
+  // updateCell applies one reading to a census row; returns true when something changed.
+  function updateCell(row, r, atMs) {
+    const part = BP_PART[r.code];
+    const td = Array.from(row.querySelectorAll("td.vital")).find(
+      (c) => c.dataset.code === (part ? "bp" : r.code)
+    );
+    if (!td) return false;
+    const cellAt = parseTime(td.dataset.at);
+    const value = ensurePart(td, "value");
+    if (part) {
+      // Sys and dia share one cell: track each half's time so the second half of a pair applies.
+      let sys = value.querySelector("span.sys"), dia = value.querySelector("span.dia");
+      if (!sys || !dia) {
+        value.textContent = "";
+        sys = el("span", "sys", "—");
+        dia = el("span", "dia", "—");
+        value.append(sys, "/", dia);
+      }
+      const span = part === "sys" ? sys : dia;
+      const partAt = span.dataset.at ? parseTime(span.dataset.at) : cellAt;
+      if (!isNaN(partAt) && atMs <= partAt) return false;
+      span.textContent = formatValue(r.value, td.dataset.decimals || "0");
+      span.dataset.at = r.at;
+      if (!isNaN(cellAt) && atMs <= cellAt) { flash(td); return true; }
+    } else {
+      if (!isNaN(cellAt) && atMs <= cellAt) return false;
+      value.textContent = formatValue(r.value, td.dataset.decimals);
+      const unit = ensurePart(td, "unit");
+      if (!unit.textContent.trim() && r.unit) unit.textContent = r.unit; // keep server's display unit
+    }
+    td.dataset.at = r.at;
+    refreshAge(td);
+    flash(td);
+    return true;
+  }
+
+  // ---------- Patient charts ----------
+
+  const chartsSec = document.getElementById("charts");
+  const RANGE_S = { "1h": 3600, "24h": 86400, "7d": 604800, "30d": 2592000 };
+  const HEIGHT = 180;
+  let range = "1h";
+  const charts = Array.from(chartsSec ? chartsSec.querySelectorAll("figure.chart[data-code]") : [], (fig) => {
+    const empty = fig.querySelector(".chart-empty");
+    return {
+      fig, empty, code: fig.dataset.code, label: fig.dataset.label || fig.dataset.code, unit: fig.dataset.unit || "",
+      canvas: fig.querySelector(".chart-canvas") || fig.appendChild(el("div", "chart-canvas")),
+      emptyText: empty?.textContent || "No readings in this range.",
+      fetched: [], // [{t, min, max, avg}] from the series API
+      bucket: 0,   // its bucket_seconds
+      live: [],    // [{t, v}] ascending, from the socket (kept for 24 h)
+      band: false, plot: null, ctrl: null, lastDraw: 0, timer: 0,
+    };
+  });
+
+  function showEmpty(c, text) {
+    if (c.plot) { c.plot.destroy(); c.plot = null; }
+    c.canvas.removeAttribute("aria-label");
+    if (c.empty) { c.empty.textContent = text; c.empty.hidden = false; }
+  }
+
+  // chartData merges fetched buckets with later live points, drops what fell out of the range.
+  function chartData(c) {
+    const cutoff = Date.now() / 1000 - RANGE_S[range] - c.bucket; // keep a bucket that overlaps the range
+    const lastT = c.fetched.length ? c.fetched[c.fetched.length - 1].t : -Infinity;
+    const pts = c.fetched.slice();
+    if (range === "1h" || range === "24h") {
+      for (const p of c.live) if (p.t > lastT) pts.push({ t: p.t, min: p.v, max: p.v, avg: p.v });
+    }
+    const keep = pts.filter((p) => p.t >= cutoff);
+    const col = (k) => keep.map((p) => (Number.isFinite(p[k]) ? p[k] : null));
+    const data = [col("t"), col("avg")];
+    if (c.band) data.push(col("max"), col("min"));
+    return data;
+  }
+
+  function makePlot(c, data) {
+    const accent = cssVar("--accent", "#0b6470");
+    const muted = cssVar("--text-muted", "#4b5862");
+    const grid = cssVar("--border", "#c9d2d8");
+    const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const series = [{}, { label: "Average", stroke: accent, width: 2 }];
+    if (c.band) {
+      const edge = { stroke: withAlpha(accent, 0.35), width: 1, points: { show: false } };
+      series.push({ ...edge, label: "Max" }, { ...edge, label: "Min" });
+    }
+    return new uPlot(
+      {
+        width: c.canvas.clientWidth || 600,
+        height: HEIGHT,
+        series,
+        bands: c.band ? [{ series: [2, 3], fill: withAlpha(accent, 0.15) }] : [],
+        scales: { x: { time: true, auto: false } }, // set by draw(): always the whole selected range
+        axes: [{ ...axis }, { ...axis, label: c.unit, size: 56 }],
+        cursor: { drag: { x: false, y: false, setScale: false } }, // no zoom: live redraws would reset it
+      },
+      data,
+      c.canvas
+    );
+  }
+
+  function draw(c) {
+    c.timer = 0;
+    c.lastDraw = Date.now();
+    const data = chartData(c);
+    const n = data[0].length;
+    if (!n) return showEmpty(c, c.emptyText);
+    if (typeof uPlot !== "function") return showEmpty(c, "Charts are unavailable.");
+    if (c.empty) c.empty.hidden = true;
+    if (c.plot) c.plot.setData(data);
+    else c.plot = makePlot(c, data);
+    const now = Date.now() / 1000; // x spans the selected range, ending now (or later, on clock skew)
+    c.plot.setScale("x", { min: now - RANGE_S[range], max: Math.max(now, data[0][n - 1]) });
+    // A short text summary for screen readers (the canvas itself is opaque to them).
+    const last = data[1][n - 1];
+    c.canvas.setAttribute("role", "img");
+    c.canvas.setAttribute("aria-label",
+      `${c.label}, last ${range}: ${n} points` + (last != null ? `, latest ${formatValue(last)} ${c.unit}` : ""));
+  }
+
+  // scheduleDraw throttles redraws to at most 4 per second per chart.
+  function scheduleDraw(c) {
+    if (c.timer) return;
+    c.timer = setTimeout(() => draw(c), Math.max(0, 250 - (Date.now() - c.lastDraw)));
+  }
+
+  async function loadChart(c) {
+    if (c.ctrl) c.ctrl.abort();
+    const ctrl = (c.ctrl = new AbortController());
+    const url = `/api/v1/patients/${encodeURIComponent(chartsSec.dataset.patient)}/series` +
+      `?code=${encodeURIComponent(c.code)}&range=${encodeURIComponent(range)}`;
+    c.fig.setAttribute("aria-busy", "true");
+    try {
+      const res = await fetch(url, { signal: ctrl.signal, credentials: "same-origin", headers: { Accept: "application/json" } });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+      const pts = Array.isArray(body.points) ? body.points.filter((p) => Number.isFinite(p.t)) : [];
+      if (c.plot) { c.plot.destroy(); c.plot = null; } // band shape may change
+      c.fetched = pts;
+      c.bucket = Number.isFinite(body.bucket_seconds) ? body.bucket_seconds : 0;
+      c.band = pts.some((p) => Number.isFinite(p.min) && Number.isFinite(p.max) && p.min !== p.max);
+      clearTimeout(c.timer);
+      draw(c);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      c.fetched = [];
+      showEmpty(c, "Couldn’t load readings: " + err.message);
+    } finally {
+      if (c.ctrl === ctrl) { c.ctrl = null; c.fig.removeAttribute("aria-busy"); }
+    }
+  }
+
+  function addLivePoint(c, t, v) {
+    const a = c.live;
+    let i = a.length;
+    while (i > 0 && a[i - 1].t > t) i--; // readings mostly arrive in order: cheap insert
+    a.splice(i, 0, { t, v });
+    const cutoff = Date.now() / 1000 - RANGE_S["24h"];
+    while (a.length && a[0].t < cutoff) a.shift();
+    if (range === "1h" || range === "24h") scheduleDraw(c);
+  }
+
+  // ---------- Readings table (patient view) ----------
+
+  const readingsTable = document.getElementById("readings-table");
+  const numFmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, useGrouping: false });
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // utcStamp matches the server's dateTimeSeconds: "21 Nov 2026, 10:00:00 UTC".
+  function utcStamp(ms) {
+    const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
+    return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ` +
+      `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
+  }
+
+  function addReadingRow(r, atMs) {
+    const tbody = readingsTable.tBodies[0] || readingsTable.appendChild(el("tbody"));
+    for (const ph of tbody.querySelectorAll("td[colspan]")) ph.parentElement.remove(); // "no readings" row
+    const chart = charts.find((c) => c.code === r.code);
+    const unit = chart?.unit || r.unit || ""; // prefer the server's display unit
+    const time = el("time", null, utcStamp(atMs));
+    time.dateTime = r.at;
+    const tr = el("tr");
+    const tdTime = el("td");
+    tdTime.append(time);
+    const dec = chart?.fig.dataset.decimals; // optional; otherwise up to one decimal
+    const num = dec ? formatValue(r.value, dec) : numFmt.format(r.value);
+    tr.append(tdTime, el("td", null, chart?.label || r.code), el("td", "num", `${num} ${unit}`.trim()));
+    // Newest first: insert before the first row that is older (out-of-order backfill stays sorted).
+    const before = Array.from(tbody.rows).find((row) => {
+      const t = parseTime(row.querySelector("time")?.getAttribute("datetime"));
+      return !isNaN(t) && t < atMs;
+    });
+    tbody.insertBefore(tr, before || null);
+    while (tbody.rows.length > 300) tbody.deleteRow(-1);
+  }
+
+  // ---------- Applying frames ----------
+
+  const seen = new Set(); // "patient|code|ms" — frames may repeat readings already shown
+  function firstTime(id, code, ms) {
+    const k = `${id}|${code}|${ms}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    if (seen.size > 20000) seen.delete(seen.values().next().value);
+    return true;
+  }
+
+  function applyReadings(msg) {
+    const id = msg.patient;
+    if (typeof id !== "string" || !Array.isArray(msg.readings)) return;
+    const row = findRow(id);
+    const isChartPatient = !!chartsSec && chartsSec.dataset.patient === id;
+    if (!row && !isChartPatient) return; // unknown patient
+    for (const r of msg.readings) {
+      if (!r || typeof r.code !== "string" || !Number.isFinite(r.value)) continue;
+      const ms = parseTime(r.at);
+      if (isNaN(ms) || !firstTime(id, r.code, ms)) continue;
+      if (row) updateCell(row, r, ms);
+      if (isChartPatient) {
+        for (const c of charts) if (c.code === r.code) addLivePoint(c, ms / 1000, r.value);
+        if (readingsTable) addReadingRow(r, ms);
+      }
+    }
+    probe.frames++;
+  }
+
+  // ---------- WebSocket with reconnect ----------
+
+  const subscribed = new Set();
+  let ws = null, attempt = 0, retryTimer = 0, since = "", stopped = false;
+
+  function wantedPatients() {
+    const ids = new Set(censusRows().map((r) => r.dataset.patient).filter(Boolean));
+    if (chartsSec?.dataset.patient) ids.add(chartsSec.dataset.patient);
+    return ids;
+  }
+
+  function send(obj) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+  }
+
+  function connect() {
+    retryTimer = 0;
+    if (stopped || ws) return;
+    setStatus("wait", attempt ? "Reconnecting…" : "Connecting…");
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let opened = 0; // time the socket opened, 0 if it never did
+    const sock = (ws = new WebSocket(`${proto}//${location.host}/live`));
+    sock.onopen = () => {
+      opened = Date.now();
+      probe.state = "open";
+      setStatus("ok", "Live");
+      subscribed.clear();
+      for (const id of wantedPatients()) subscribed.add(id);
+      const msg = { type: "subscribe", patients: Array.from(subscribed) };
+      if (since) msg.since = since;
+      if (subscribed.size) sock.send(JSON.stringify(msg));
+    };
+    sock.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (!msg || typeof msg !== "object") return;
+      if (msg.type === "readings") applyReadings(msg);
+      else if (msg.type === "error") console.warn("vigil live:", msg.patient || "", msg.message);
+    };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      ws = null;
+      probe.state = "closed";
+      // Ask for everything since a minute before the drop so the next connection leaves no gap.
+      if (opened) since = new Date(Date.now() - 60000).toISOString();
+      // Only a connection that stayed up a while resets the backoff (avoids a reconnect storm).
+      if (opened && Date.now() - opened > 10000) attempt = 0;
+      if (stopped) return;
+      const delay = backoffDelay(attempt++);
+      // Set once (not a ticking countdown) so screen readers are not flooded by the live region.
+      setStatus("down", `Offline — retrying in ${Math.ceil(delay / 1000)} s`);
+      retryTimer = setTimeout(connect, delay);
+    };
+  }
+
+  // resync re-subscribes after the server re-renders census rows (e.g. an htmx swap).
+  function resync() {
+    applyFilters();
+    const want = wantedPatients();
+    const add = [...want].filter((id) => !subscribed.has(id));
+    const drop = [...subscribed].filter((id) => !want.has(id));
+    if (drop.length) send({ type: "unsubscribe", patients: drop });
+    const rendered = getCensus()?.dataset.since;
+    const addSince = isNaN(parseTime(rendered)) ? new Date(Date.now() - 60000).toISOString() : rendered;
+    if (add.length) send({ type: "subscribe", patients: add, since: addSince });
+    if (ws && ws.readyState === WebSocket.OPEN) { drop.forEach((id) => subscribed.delete(id)); add.forEach((id) => subscribed.add(id)); }
+    if (want.size && !ws && !retryTimer && !stopped) connect();
+  }
+
+  // ---------- Wiring ----------
+
+  function init() {
+    // Census filters (delegated, so they work before the socket connects and after swaps).
+    const FILTERS = new Set(["census-search", "census-team", "census-alerts"]);
+    const onFilter = (ev) => { if (FILTERS.has(ev.target.id)) applyFilters(); };
+    document.addEventListener("input", onFilter);
+    document.addEventListener("change", onFilter);
+    applyFilters(); // the browser may have restored control values
+    const tick = () => getCensus()?.querySelectorAll("td.vital").forEach((td) => refreshAge(td));
+    tick();
+    setInterval(tick, 30000);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
+
+    if (chartsSec) {
+      const buttons = Array.from(chartsSec.querySelectorAll(".range-buttons button[data-range]"));
+      const pressed = buttons.find((b) => b.getAttribute("aria-pressed") === "true");
+      if (pressed && RANGE_S[pressed.dataset.range]) range = pressed.dataset.range;
+      for (const b of buttons) {
+        b.addEventListener("click", () => {
+          if (!RANGE_S[b.dataset.range]) return;
+          range = b.dataset.range;
+          buttons.forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
+          charts.forEach(loadChart);
+        });
+      }
+      charts.forEach(loadChart);
+      // Follow the figure's width (debounced). ResizeObserver also catches layout changes such as a
+      // scrollbar appearing; .chart-canvas clips its content (CSS), so resizing cannot loop.
+      let resizeTimer = 0;
+      const resize = () => {
+        clearTimeout(resizeTimer);
+        resizeTimer = setTimeout(() => {
+          for (const c of charts) {
+            const w = c.canvas.clientWidth;
+            if (c.plot && w && w !== c.plot.width) c.plot.setSize({ width: w, height: HEIGHT });
+          }
+        }, 150);
+      };
+      window.addEventListener("resize", resize);
+      if (typeof ResizeObserver === "function") {
+        const ro = new ResizeObserver(resize);
+        charts.forEach((c) => ro.observe(c.canvas));
+      }
+    }
+
+    // The earliest render time on the page is where the first subscription starts.
+    const times = [getCensus()?.dataset.since, chartsSec?.dataset.since].filter((s) => !isNaN(parseTime(s)));
+    times.sort((a, b) => parseTime(a) - parseTime(b));
+    since = times[0] || "";
+
+    document.body.addEventListener("htmx:afterSettle", resync);
+    window.addEventListener("online", () => {
+      if (retryTimer) { clearTimeout(retryTimer); connect(); }
+    });
+    window.addEventListener("pagehide", () => {
+      stopped = true;
+      clearTimeout(retryTimer); retryTimer = 0;
+      if (!ws) return;
+      if (ws.readyState === WebSocket.OPEN) since = new Date(Date.now() - 60000).toISOString();
+      const s = ws;
+      ws = null;
+      s.close(1000);
+      probe.state = "closed";
+    });
+    window.addEventListener("pageshow", (ev) => {
+      if (!ev.persisted) return; // back/forward cache restore: reconnect
+      stopped = false;
+      attempt = 0;
+      resync();
+    });
+
+    if (wantedPatients().size && typeof WebSocket === "function") connect();
+  }
+
+  if (typeof document !== "undefined" && document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

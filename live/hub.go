@@ -203,6 +203,17 @@ func (h *Hub) Publish(f Frame) {
 	}
 }
 
+// Watched lists the patients at least one subscription holds.
+func (h *Hub) Watched() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]string, 0, len(h.topics))
+	for id := range h.topics {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Subscribers is how many subscriptions hold a patient (for tests and metrics).
 func (h *Hub) Subscribers(patientID string) int {
 	h.mu.RLock()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vigil-rpm/vigil/rpm"
@@ -38,6 +39,9 @@ type Relay struct {
 	store    *store.Store
 	instance string
 	log      *slog.Logger
+
+	mu        sync.Mutex
+	lastHeard time.Time // the newest announcement received; where a catch-up starts
 }
 
 // NewRelay returns a relay for the hub.
@@ -75,7 +79,37 @@ func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 // Run listens for other instances' announcements until ctx ends and publishes what they stored,
 // read back from the database, for the patients someone here is watching.
 func (r *Relay) Run(ctx context.Context) {
-	_ = r.store.Listen(ctx, channel, func(payload string) { r.receive(ctx, payload) }, nil)
+	connected := false
+	_ = r.store.Listen(ctx, channel, func(payload string) { r.receive(ctx, payload) }, func() {
+		if connected {
+			r.catchUp(ctx)
+		}
+		connected = true
+	})
+}
+
+// catchUpMargin reaches back before the last announcement heard, for readings committed a
+// little out of order.
+const catchUpMargin = 5 * time.Second
+
+// catchUp publishes, after the listening connection was lost and re-established, what other
+// instances stored meanwhile for the patients watched here (frames may repeat; dashboards dedupe).
+func (r *Relay) catchUp(ctx context.Context) {
+	r.mu.Lock()
+	since := r.lastHeard
+	r.mu.Unlock()
+	watched := r.hub.Watched()
+	if since.IsZero() || len(watched) == 0 {
+		return
+	}
+	readings, err := r.store.ReadingsReceivedSince(ctx, watched, since.Add(-catchUpMargin), maxReadback)
+	if err != nil {
+		r.log.Warn("catching up after the listener reconnected failed", slog.Any("err", err))
+		return
+	}
+	for _, f := range ReadingsFrames(readings) {
+		r.hub.Publish(f)
+	}
 }
 
 func (r *Relay) receive(ctx context.Context, payload string) {
@@ -83,6 +117,9 @@ func (r *Relay) receive(ctx context.Context, payload string) {
 	if json.Unmarshal([]byte(payload), &n) != nil || n.Instance == r.instance {
 		return
 	}
+	r.mu.Lock()
+	r.lastHeard = maxTime(r.lastHeard, n.To)
+	r.mu.Unlock()
 	var watched []string
 	for _, id := range n.Patients {
 		if r.hub.Subscribers(id) > 0 {

@@ -103,14 +103,32 @@ type SeriesPoint struct {
 }
 
 // Series returns one patient's readings of one code from from to to, downsampled in the database
-// into buckets of the given width (min, max and mean per bucket), oldest first.
+// into buckets of the given width (min, max and mean per bucket), oldest first. Whole-hour buckets
+// come from the hourly roll-ups, whole-minute ones from the per-minute roll-ups (from is then
+// rounded down to its hour or minute), so a month costs the same whatever the devices' rate;
+// shorter buckets come from the readings themselves.
 func (s *Store) Series(ctx context.Context, patientID, code string, from, to time.Time, bucket time.Duration) ([]SeriesPoint, error) {
 	secs := int64(bucket / time.Second)
-	rows, err := s.pool.Query(ctx, `
+	sql := `
 		SELECT (floor(extract(epoch FROM effective_at) / $5) * $5)::bigint AS t, min(value), max(value), avg(value)
 		FROM readings
 		WHERE patient_id = $1 AND code = $2 AND effective_at >= $3 AND effective_at < $4
-		GROUP BY 1 ORDER BY 1`, patientID, code, from, to, secs)
+		GROUP BY 1 ORDER BY 1`
+	switch {
+	case bucket >= time.Hour && bucket%time.Hour == 0:
+		sql = `
+		SELECT (floor(extract(epoch FROM hour) / $5) * $5)::bigint AS t, min(min), max(max), sum(sum) / sum(n)
+		FROM reading_rollups_hourly
+		WHERE patient_id = $1 AND code = $2 AND hour >= date_trunc('hour', $3::timestamptz) AND hour < $4
+		GROUP BY 1 ORDER BY 1`
+	case bucket >= time.Minute && bucket%time.Minute == 0:
+		sql = `
+		SELECT (floor(extract(epoch FROM minute) / $5) * $5)::bigint AS t, min(min), max(max), sum(sum) / sum(n)
+		FROM reading_rollups
+		WHERE patient_id = $1 AND code = $2 AND minute >= date_trunc('minute', $3::timestamptz) AND minute < $4
+		GROUP BY 1 ORDER BY 1`
+	}
+	rows, err := s.pool.Query(ctx, sql, patientID, code, from, to, secs)
 	if err != nil {
 		return nil, fmt.Errorf("store: series: %w", err)
 	}

@@ -84,7 +84,19 @@ func insertReadings(ctx context.Context, tx pgx.Tx, readings []rpm.Reading, outc
 			FROM resolved WHERE patient_id IS NOT NULL
 			ORDER BY device_id, rid COLLATE "C" -- one order for every batch: concurrent batches cannot deadlock
 			ON CONFLICT (device_id, device_reading_id) DO NOTHING
-			RETURNING device_id, device_reading_id)
+			RETURNING device_id, device_reading_id, patient_id, code, effective_at, value),
+		rollup AS (
+			INSERT INTO reading_rollups AS r (patient_id, code, minute, n, sum, min, max)
+			SELECT patient_id, code, date_trunc('minute', effective_at), count(*), sum(value), min(value), max(value)
+			FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
+			ON CONFLICT (patient_id, code, minute) DO UPDATE
+			SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max)),
+		rollup_hourly AS (
+			INSERT INTO reading_rollups_hourly AS r (patient_id, code, hour, n, sum, min, max)
+			SELECT patient_id, code, date_trunc('hour', effective_at), count(*), sum(value), min(value), max(value)
+			FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
+			ON CONFLICT (patient_id, code, hour) DO UPDATE
+			SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max))
 		SELECT r.ord, coalesce(r.patient_id::text, ''), ins.device_id IS NOT NULL
 		FROM resolved r LEFT JOIN ins ON ins.device_id = r.device_id AND ins.device_reading_id = r.rid`,
 		ord, dev, rid, code, val, unit, eff, recv)

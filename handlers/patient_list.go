@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
@@ -16,6 +18,8 @@ import (
 const (
 	censusSilentAfter = 6 * time.Hour
 	censusLowBattery  = 0.2
+	// news2Freshness is how recent a reading must be to count towards NEWS2 (continuous monitoring).
+	news2Freshness = time.Hour
 )
 
 // PatientList is the census: every patient the viewer may see (filtered in SQL by the access
@@ -31,8 +35,16 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
-		p.Rows = append(p.Rows, views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
-			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices})
+		score := alerts.ComputeNEWS2(alerts.NEWS2Input{Latest: r.Latest}, now, news2Freshness)
+		row := views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
+			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices,
+			NEWS2: score.Score, NEWS2Band: string(score.Band)}
+		for _, prm := range score.Parameters {
+			if prm.Missing || prm.Stale {
+				row.NEWS2Missing = append(row.NEWS2Missing, prm.Name)
+			}
+		}
+		p.Rows = append(p.Rows, row)
 		for _, t := range r.Teams {
 			if !slices.Contains(p.Teams, t) {
 				p.Teams = append(p.Teams, t)
@@ -40,6 +52,10 @@ func (h *Handlers) PatientList(c echo.Context) error {
 		}
 	}
 	slices.Sort(p.Teams)
+	// Sickest first: by NEWS2, then open alerts; the list's own order (by name) breaks ties.
+	slices.SortStableFunc(p.Rows, func(a, b views.CensusRow) int {
+		return cmp.Or(cmp.Compare(b.NEWS2, a.NEWS2), cmp.Compare(b.OpenAlerts, a.OpenAlerts))
+	})
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
 	}

@@ -126,6 +126,17 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
+// bandLabel is a NEWS2 risk band in words.
+func bandLabel(band string) string {
+	switch band {
+	case "low-medium":
+		return "low–medium"
+	case "":
+		return "—"
+	}
+	return band
+}
+
 // staleAfter is how old a vital may be before the census marks it stale.
 const staleAfter = time.Hour
 

@@ -1,0 +1,91 @@
+package alerts
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// TestBandBoundaries checks every printed boundary of the NEWS2 chart, and values between the
+// printed bands, which are placed by rounding as charted.
+func TestBandBoundaries(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func(float64) int
+		in   []float64
+		want []int
+	}{
+		{"respiration", respirationPoints, []float64{8, 9, 11, 12, 20, 21, 24, 25}, []int{3, 1, 1, 0, 0, 2, 2, 3}},
+		{"SpO2 scale 1", func(v float64) int { return spo2Points(v, false, nil) }, []float64{91, 92, 93, 94, 95, 96, 100}, []int{3, 2, 2, 1, 1, 0, 0}},
+		{"systolic", systolicPoints, []float64{90, 91, 100, 101, 110, 111, 219, 220}, []int{3, 2, 2, 1, 1, 0, 0, 3}},
+		{"pulse", pulsePoints, []float64{40, 41, 50, 51, 90, 91, 110, 111, 130, 131}, []int{3, 1, 1, 0, 0, 1, 1, 2, 2, 3}},
+		{"temperature", temperaturePoints, []float64{35.0, 35.1, 36.0, 36.1, 38.0, 38.1, 39.0, 39.1}, []int{3, 1, 1, 0, 0, 1, 1, 2}},
+	}
+	for _, tt := range tests {
+		for i, v := range tt.in {
+			if got := tt.fn(v); got != tt.want[i] {
+				t.Errorf("%s %g: %d points, want %d", tt.name, v, got, tt.want[i])
+			}
+		}
+	}
+}
+
+func TestSpO2Scale2(t *testing.T) {
+	air, oxygen := false, true
+	tests := []struct {
+		v    float64
+		o2   *bool
+		want int
+	}{
+		{83, &air, 3}, {84, &air, 2}, {85, &air, 2}, {86, &air, 1}, {87, &air, 1}, {88, &air, 0}, {92, &air, 0},
+		{93, &air, 0}, {99, &air, 0}, {93, &oxygen, 1}, {94, &oxygen, 1}, {95, &oxygen, 2}, {96, &oxygen, 2}, {97, &oxygen, 3},
+		{97, nil, 0}, // oxygen not recorded: the on-air rule, and the score is partial
+	}
+	for _, tt := range tests {
+		if got := spo2Points(tt.v, true, tt.o2); got != tt.want {
+			t.Errorf("scale 2, SpO2 %g, oxygen %v: %d, want %d", tt.v, tt.o2, got, tt.want)
+		}
+	}
+}
+
+func reading(code string, v float64, at time.Time) rpm.Reading {
+	return rpm.Reading{Code: code, Value: v, EffectiveAt: at}
+}
+
+func TestComputeNEWS2(t *testing.T) {
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	recent, old := now.Add(-10*time.Minute), now.Add(-3*time.Hour)
+	air, oxygen := false, true
+	vitals := func(rr, spo2, sbp, hr, temp float64, at time.Time) map[string]rpm.Reading {
+		return map[string]rpm.Reading{
+			rpm.CodeRespRate: reading(rpm.CodeRespRate, rr, at), rpm.CodeSpO2: reading(rpm.CodeSpO2, spo2, at),
+			rpm.CodeSystolicBP: reading(rpm.CodeSystolicBP, sbp, at), rpm.CodeHeartRate: reading(rpm.CodeHeartRate, hr, at),
+			rpm.CodeBodyTemp: reading(rpm.CodeBodyTemp, temp, at),
+		}
+	}
+	tests := []struct {
+		name    string
+		in      NEWS2Input
+		score   int
+		band    Band
+		partial bool
+	}{
+		{"all normal", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, false},
+		{"a single red score", NEWS2Input{Latest: vitals(16, 97, 120, 135, 37, recent), OnOxygen: &air, Consciousness: Alert}, 3, BandLowMedium, false},
+		{"medium", NEWS2Input{Latest: vitals(22, 95, 105, 95, 37, recent), OnOxygen: &air, Consciousness: Alert}, 5, BandMedium, false},
+		{"high, on oxygen", NEWS2Input{Latest: vitals(26, 91, 95, 120, 39.5, recent), OnOxygen: &oxygen, Consciousness: Alert}, 14, BandHigh, false},
+		{"new confusion", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: NewCVPU}, 3, BandLowMedium, false},
+		{"nothing recorded about oxygen or consciousness", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent)}, 0, BandLow, true},
+		{"stale readings are not counted", NEWS2Input{Latest: vitals(30, 85, 80, 150, 41, old), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, true},
+		{"rounded as charted: 20.4 breaths, 38.04 °C", NEWS2Input{Latest: vitals(20.4, 96, 120, 90.4, 38.04, recent), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, false},
+		{"rounded as charted: 20.5 breaths, 38.05 °C", NEWS2Input{Latest: vitals(20.5, 96, 120, 90.5, 38.05, recent), OnOxygen: &air, Consciousness: Alert}, 4, BandLow, false},
+	}
+	for _, tt := range tests {
+		n := ComputeNEWS2(tt.in, now, time.Hour)
+		if n.Score != tt.score || n.Band != tt.band || n.Partial != tt.partial || len(n.Parameters) != 7 {
+			t.Errorf("%s: score %d band %s partial %v (%d parameters), want %d %s %v", tt.name, n.Score, n.Band, n.Partial,
+				len(n.Parameters), tt.score, tt.band, tt.partial)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// TestCensusPutsTheSickestFirst: the census orders patients by NEWS2 and shows score and band in
+// words; what it could not count makes the score partial.
+func TestCensusPutsTheSickestFirst(t *testing.T) {
+	d := startDemo(t)
+	ctx := context.Background()
+	schmidt := d.patientID(t, "H1000004") // last by name among kim's patients
+	liveDevice(t, d.store, "NEWS-1", schmidt)
+	var device string
+	if err := d.db.QueryRow(ctx, `SELECT id FROM devices WHERE serial = 'NEWS-1'`).Scan(&device); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var readings []rpm.Reading
+	for i, v := range map[string]float64{rpm.CodeRespRate: 26, rpm.CodeSpO2: 90, rpm.CodeSystolicBP: 88, rpm.CodeHeartRate: 135, rpm.CodeBodyTemp: 39.4} {
+		unit, _ := rpm.CanonicalUnit(i)
+		readings = append(readings, rpm.Reading{PatientID: schmidt, DeviceID: device, DeviceReadingID: "n-" + i, Code: i, Value: v, Unit: unit, EffectiveAt: now.Add(-time.Minute)})
+	}
+	if _, err := d.store.InsertReadings(ctx, readings); err != nil {
+		t.Fatal(err)
+	}
+	kim := d.browser(t)
+	page := kim.signIn("nurse.kim", "vigil-demo")
+	first := strings.Index(page.body, `<tr data-patient=`)
+	if first < 0 || !strings.HasPrefix(page.body[first:], `<tr data-patient="`+schmidt+`"`) {
+		t.Fatalf("the sickest patient is not first on the census")
+	}
+	row := page.body[first : first+strings.Index(page.body[first:], "</tr>")]
+	if !strings.Contains(row, "14 · high") || !strings.Contains(row, "partial") {
+		t.Errorf("the census row lacks NEWS2 14, high, partial:\n%s", row)
+	}
+}

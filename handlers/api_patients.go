@@ -6,8 +6,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
 )
 
 // patientJSON is a patient in the JSON API. Latest holds each metric's most recent reading.
@@ -20,7 +22,20 @@ type patientJSON struct {
 	Access      string        `json:"access"`
 	SharedUntil *time.Time    `json:"shared_until,omitempty"`
 	Latest      []readingJSON `json:"latest"`
+	NEWS2       news2JSON     `json:"news2"`
+	OpenAlerts  int           `json:"open_alerts"`
 	Devices     []deviceJSON  `json:"devices,omitempty"`
+}
+
+// news2JSON is a NEWS2 score; partial means some parameter was missing or stale.
+type news2JSON struct {
+	Score   int    `json:"score"`
+	Band    string `json:"band"`
+	Partial bool   `json:"partial"`
+}
+
+func toNEWS2JSON(n alerts.NEWS2) news2JSON {
+	return news2JSON{Score: n.Score, Band: string(n.Band), Partial: n.Partial}
 }
 
 type readingJSON struct {
@@ -47,24 +62,29 @@ func sharedUntil(a rpm.Access) *time.Time {
 	return &a.SharedUntil
 }
 
-// APIPatients lists the patients the viewer may see, with their latest readings.
+// APIPatients lists the patients the viewer may see, with their latest vitals, NEWS2 and open
+// alerts — the census as JSON.
 func (h *Handlers) APIPatients(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := auth.Viewer(c)
-	list, err := h.store.VisiblePatients(ctx, u.ID, h.now())
+	now := h.now()
+	rows, err := h.store.Census(ctx, u.ID, now, now.Add(-censusSilentAfter), censusLowBattery)
 	if err != nil {
 		return err
 	}
-	out := make([]patientJSON, 0, len(list))
-	ids := make([]string, len(list))
-	for i, ps := range list {
-		ids[i] = ps.ID
-		latest, err := h.store.LatestReadings(ctx, ps.ID)
-		if err != nil {
-			return err
+	out := make([]patientJSON, 0, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		latest := make([]rpm.Reading, 0, len(r.Latest))
+		for _, code := range store.CensusCodes {
+			if rd, ok := r.Latest[code]; ok {
+				latest = append(latest, rd)
+			}
 		}
-		out = append(out, patientJSON{ID: ps.ID, MRN: ps.MRN, Name: ps.Name(), BirthDate: ps.BirthDate.Format(time.DateOnly),
-			Teams: ps.Teams, Access: accessNames[ps.Access.Level], SharedUntil: sharedUntil(ps.Access), Latest: readingsJSON(latest)})
+		out = append(out, patientJSON{ID: r.ID, MRN: r.MRN, Name: r.Name(), BirthDate: r.BirthDate.Format(time.DateOnly),
+			Teams: r.Teams, Access: accessNames[r.Access.Level], SharedUntil: sharedUntil(r.Access), Latest: readingsJSON(latest),
+			NEWS2: toNEWS2JSON(news2Of(latest, now)), OpenAlerts: r.OpenAlerts})
 	}
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
@@ -89,7 +109,17 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 		return err
 	}
 	out := patientJSON{ID: p.ID, MRN: p.MRN, Name: p.Name(), BirthDate: p.BirthDate.Format(time.DateOnly),
-		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest)}
+		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest),
+		NEWS2: toNEWS2JSON(news2Of(rec.latest, h.now()))}
+	past, err := h.store.PatientAlerts(ctx, id, 1000)
+	if err != nil {
+		return err
+	}
+	for _, a := range past {
+		if a.State != "resolved" {
+			out.OpenAlerts++
+		}
+	}
 	for _, t := range rec.teams {
 		out.Teams = append(out.Teams, t.Name)
 	}

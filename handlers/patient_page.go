@@ -49,6 +49,14 @@ func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access
 		return p, err
 	}
 	p.Teams, p.Latest, p.History, p.Devices = rec.teams, rec.latest, rec.history, rec.devices
+	p.NEWS2 = news2View(rec.latest, now)
+	alerts, err := h.store.PatientAlerts(ctx, id, 50)
+	if err != nil {
+		return p, err
+	}
+	for _, a := range alerts {
+		p.Alerts = append(p.Alerts, views.AlertView{Severity: a.Severity, State: a.State, Summary: a.Summary, OpenedAt: a.OpenedAt, ResolvedAt: a.ResolvedAt})
+	}
 	if access.Level == rpm.AccessCare {
 		if p.Shares, err = h.store.PatientShares(ctx, id); err != nil {
 			return p, err

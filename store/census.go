@@ -142,3 +142,32 @@ func (s *Store) Series(ctx context.Context, patientID, code string, from, to tim
 	}
 	return points, nil
 }
+
+// AlertSummary is an alert as a patient's history lists it.
+type AlertSummary struct {
+	ID, Severity, State, Summary string
+	OpenedAt, ResolvedAt         time.Time
+}
+
+// PatientAlerts returns a patient's alerts, newest first, at most limit.
+func (s *Store) PatientAlerts(ctx context.Context, patientID string, limit int) ([]AlertSummary, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, severity, state, summary, opened_at, resolved_at FROM alerts
+		WHERE patient_id = $1 ORDER BY opened_at DESC LIMIT $2`, patientID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: patient alerts: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AlertSummary, error) {
+		var a AlertSummary
+		var resolved *time.Time
+		err := row.Scan(&a.ID, &a.Severity, &a.State, &a.Summary, &a.OpenedAt, &resolved)
+		if resolved != nil {
+			a.ResolvedAt = *resolved
+		}
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: patient alerts: %w", err)
+	}
+	return list, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,30 @@ func TestCensusPutsTheSickestFirst(t *testing.T) {
 	row := page.body[first : first+strings.Index(page.body[first:], "</tr>")]
 	if !strings.Contains(row, "14 · high") || !strings.Contains(row, "partial") {
 		t.Errorf("the census row lacks NEWS2 14, high, partial:\n%s", row)
+	}
+	var api struct {
+		Patients []struct {
+			ID    string
+			NEWS2 struct {
+				Score   int
+				Band    string
+				Partial bool
+			}
+			OpenAlerts int `json:"open_alerts"`
+		}
+	}
+	kim.jsonRequest(http.MethodGet, "/api/v1/patients", "", nil, &api)
+	found := false
+	for _, p := range api.Patients {
+		if p.ID == schmidt {
+			found = p.NEWS2.Score == 14 && p.NEWS2.Band == "high" && p.NEWS2.Partial
+		}
+	}
+	if !found || len(api.Patients) != 7 {
+		t.Errorf("the patients API: %+v", api.Patients)
+	}
+	view := kim.get("/patients/" + schmidt)
+	if !strings.Contains(view.body, "NEWS2: ") || !strings.Contains(view.body, "not recorded") || !strings.Contains(view.body, "No alerts for this patient") {
+		t.Errorf("the patient view lacks NEWS2 parameters or the alert history")
 	}
 }

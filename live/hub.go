@@ -16,7 +16,16 @@ type Frame struct {
 	Type     string         `json:"type"` // "readings", "alert" or "error"
 	Patient  string         `json:"patient,omitempty"`
 	Readings []ReadingFrame `json:"readings,omitempty"`
+	NEWS2    *ScoreFrame    `json:"news2,omitempty"`
 	Message  string         `json:"message,omitempty"`
+}
+
+// ScoreFrame is a patient's current NEWS2 (frame type "news2"); partial means some parameter was
+// missing or stale.
+type ScoreFrame struct {
+	Score   int    `json:"score"`
+	Band    string `json:"band"`
+	Partial bool   `json:"partial"`
 }
 
 // ReadingFrame is one reading on the wire, in its canonical unit.

@@ -41,14 +41,64 @@ type Relay struct {
 	log      *slog.Logger
 
 	mu        sync.Mutex
-	lastHeard time.Time // the newest announcement received; where a catch-up starts
+	lastHeard time.Time           // the newest announcement received; where a catch-up starts
+	pending   map[string]struct{} // watched patients whose follow-up frames are due
+	wake      chan struct{}
+
+	// FollowUp, if set, computes the frames that follow new readings of watched patients — their
+	// new NEWS2. It runs in the relay's own goroutine, never on intake's path.
+	FollowUp func(ctx context.Context, patientIDs []string) []Frame
 }
 
 // NewRelay returns a relay for the hub.
 func NewRelay(hub *Hub, st *store.Store, log *slog.Logger) *Relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Relay{hub: hub, store: st, instance: hex.EncodeToString(b), log: log}
+	return &Relay{hub: hub, store: st, instance: hex.EncodeToString(b), log: log,
+		pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// followUp queues the watched ones among these patients for follow-up frames.
+func (r *Relay) followUp(patientIDs []string) {
+	if r.FollowUp == nil {
+		return
+	}
+	r.mu.Lock()
+	for _, id := range patientIDs {
+		if r.hub.Subscribers(id) > 0 {
+			r.pending[id] = struct{}{}
+		}
+	}
+	due := len(r.pending) > 0
+	r.mu.Unlock()
+	if due {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// runFollowUps computes and publishes follow-up frames as they fall due, until ctx ends. Requests
+// that arrive while one round runs are gathered into the next.
+func (r *Relay) runFollowUps(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		}
+		r.mu.Lock()
+		ids := make([]string, 0, len(r.pending))
+		for id := range r.pending {
+			ids = append(ids, id)
+		}
+		r.pending = map[string]struct{}{}
+		r.mu.Unlock()
+		for _, f := range r.FollowUp(ctx, ids) {
+			r.hub.Publish(f)
+		}
+	}
 }
 
 // ReadingsStored publishes readings just stored by this instance and announces them to the others.
@@ -67,6 +117,7 @@ func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 		r.hub.Publish(f)
 		ids = append(ids, f.Patient)
 	}
+	r.followUp(ids)
 	for start := 0; start < len(ids); start += idsPerNotice {
 		payload, _ := json.Marshal(notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to})
 		if err := r.store.Notify(ctx, channel, string(payload)); err != nil {
@@ -79,6 +130,9 @@ func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 // Run listens for other instances' announcements until ctx ends and publishes what they stored,
 // read back from the database, for the patients someone here is watching.
 func (r *Relay) Run(ctx context.Context) {
+	if r.FollowUp != nil {
+		go r.runFollowUps(ctx)
+	}
 	connected := false
 	_ = r.store.Listen(ctx, channel, func(payload string) { r.receive(ctx, payload) }, func() {
 		if connected {
@@ -140,9 +194,13 @@ func (r *Relay) receive(ctx context.Context, payload string) {
 			kept = append(kept, rd)
 		}
 	}
-	for _, f := range ReadingsFrames(kept) {
+	frames := ReadingsFrames(kept)
+	ids := make([]string, 0, len(frames))
+	for _, f := range frames {
 		r.hub.Publish(f)
+		ids = append(ids, f.Patient)
 	}
+	r.followUp(ids)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -53,6 +53,22 @@ func (s *Store) Census(ctx context.Context, userID string, now time.Time, silent
 	return rows, nil
 }
 
+// LatestByPatient returns the latest reading of each of codes for each patient, by patient and code.
+func (s *Store) LatestByPatient(ctx context.Context, patientIDs, codes []string) (map[string]map[string]rpm.Reading, error) {
+	latest, err := s.latestFor(ctx, patientIDs, codes)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]rpm.Reading, len(patientIDs))
+	for _, r := range latest {
+		if out[r.PatientID] == nil {
+			out[r.PatientID] = map[string]rpm.Reading{}
+		}
+		out[r.PatientID][r.Code] = r
+	}
+	return out, nil
+}
+
 // latestFor returns the latest reading of each code for each patient: one index probe per pair.
 func (s *Store) latestFor(ctx context.Context, patientIDs, codes []string) ([]rpm.Reading, error) {
 	rows, err := s.pool.Query(ctx, `

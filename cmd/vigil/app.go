@@ -95,6 +95,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
+	relay.FollowUp = h.NEWS2Frames
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
 		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies, OnShutdown: hub.CloseAll,

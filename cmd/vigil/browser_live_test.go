@@ -192,6 +192,8 @@ func TestCensusAndChartsInTheBrowser(t *testing.T) {
 	postHeartRate(t, addr, token, "b-1", 123)
 	took := kim.waitTrue(cell+` === '123'`, 2*time.Second, "census cell update")
 	t.Logf("reading → census cell in %s", took)
+	news2 := fmt.Sprintf(`document.querySelector('#census tr[data-patient="%s"] td.news2 .band').textContent`, nakamura)
+	kim.waitTrue(news2+` === '2 · low'`, 2*time.Second, "NEWS2 update on the census (pulse 123 scores 2)")
 	kim.screenshot("census")
 
 	kim.do(chromedp.Navigate(base+"/patients/"+nakamura), chromedp.WaitVisible(chromedp.CSS(`#charts`)))

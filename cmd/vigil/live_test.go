@@ -45,9 +45,14 @@ func (d *dashboard) subscribe(since string, patients ...string) {
 }
 
 type liveFrame struct {
-	Type     string
-	Patient  string
-	Message  string
+	Type    string
+	Patient string
+	Message string
+	NEWS2   *struct {
+		Score   int
+		Band    string
+		Partial bool
+	}
 	Readings []struct {
 		Code  string
 		Value float64
@@ -111,6 +116,9 @@ func TestLiveStreamFollowsTheAccessPolicy(t *testing.T) {
 		t.Fatalf("kim's frame: %+v %v", f, ok)
 	}
 	t.Logf("reading → kim's dashboard in %s", time.Since(posted))
+	if f, ok := kimLive.next(2 * time.Second); !ok || f.Type != "news2" || f.Patient != nakamura || f.NEWS2 == nil || f.NEWS2.Score != 0 || !f.NEWS2.Partial {
+		t.Errorf("kim's NEWS2 frame after pulse 71 and SpO2 96: %+v %v", f, ok)
+	}
 	if f, ok := leeLive.next(time.Second); ok {
 		t.Errorf("lee received a frame: %+v", f)
 	}

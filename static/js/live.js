@@ -84,6 +84,24 @@
     return censusRows().find((r) => r.dataset.patient === id) || null;
   }
 
+  const BAND_LABEL = { "low": "low", "low-medium": "low–medium", "medium": "medium", "high": "high" };
+
+  // applyNEWS2 shows a patient's new NEWS2 on the census: score and band in words, band class.
+  function applyNEWS2(msg) {
+    const row = findRow(msg.patient);
+    const n = msg.news2;
+    if (!row || !n || typeof n.score !== "number" || !(n.band in BAND_LABEL)) return;
+    const td = row.querySelector("td.news2");
+    const badge = td && td.querySelector(".band");
+    if (!badge) return;
+    const text = n.score + " · " + BAND_LABEL[n.band];
+    if (badge.textContent === text) return;
+    badge.textContent = text;
+    badge.className = "band band-" + n.band;
+    row.dataset.news2 = String(n.score);
+    flash(td);
+  }
+
   function applyFilters() {
     if (!getCensus()) return;
     const q = (document.getElementById("census-search")?.value || "").trim().toLowerCase();
@@ -392,6 +410,7 @@
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "readings") applyReadings(msg);
+      else if (msg.type === "news2") applyNEWS2(msg);
       else if (msg.type === "error") console.warn("vigil live:", msg.patient || "", msg.message);
     };
     sock.onclose = () => {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -13,29 +12,18 @@ import (
 	"github.com/vigil-rpm/vigil/store"
 )
 
-// channel is the PostgreSQL notification channel instances announce stored readings on.
-const channel = "vigil_readings"
-
-// idsPerNotice keeps a notification's payload under PostgreSQL's 8000-byte limit.
+// idsPerNotice keeps a notice small enough for PostgreSQL's 8000-byte payload limit.
 const idsPerNotice = 150
 
 // maxReadback bounds how many readings one announcement reads back.
 const maxReadback = 10000
 
-// notice is an announcement that readings were stored: which patients, received when, by which
-// instance. Ids and times only — never patient data.
-type notice struct {
-	Instance string    `json:"i"`
-	Patients []string  `json:"p"`
-	From     time.Time `json:"f"`
-	To       time.Time `json:"t"`
-}
-
 // Relay carries stored readings to dashboards on every instance: to this instance's hub at once,
-// and to the others through a PostgreSQL notification that wakes them to read the readings back
-// from the database (the Bus a NATS implementation could later replace).
+// and to the others through a Bus notice that wakes them to read the readings back from the
+// database.
 type Relay struct {
 	hub      *Hub
+	bus      Bus
 	store    *store.Store
 	instance string
 	log      *slog.Logger
@@ -50,11 +38,11 @@ type Relay struct {
 	FollowUp func(ctx context.Context, patientIDs []string) []Frame
 }
 
-// NewRelay returns a relay for the hub.
-func NewRelay(hub *Hub, st *store.Store, log *slog.Logger) *Relay {
+// NewRelay returns a relay for the hub that announces on bus and reads readings back from st.
+func NewRelay(hub *Hub, bus Bus, st *store.Store, log *slog.Logger) *Relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Relay{hub: hub, store: st, instance: hex.EncodeToString(b), log: log,
+	return &Relay{hub: hub, bus: bus, store: st, instance: hex.EncodeToString(b), log: log,
 		pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
 }
 
@@ -119,8 +107,8 @@ func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 	}
 	r.followUp(ids)
 	for start := 0; start < len(ids); start += idsPerNotice {
-		payload, _ := json.Marshal(notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to})
-		if err := r.store.Notify(ctx, channel, string(payload)); err != nil {
+		n := Notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to}
+		if err := r.bus.Announce(ctx, n); err != nil {
 			r.log.Warn("announcing stored readings to other instances failed", slog.Any("err", err))
 			return
 		}
@@ -134,7 +122,7 @@ func (r *Relay) Run(ctx context.Context) {
 		go r.runFollowUps(ctx)
 	}
 	connected := false
-	_ = r.store.Listen(ctx, channel, func(payload string) { r.receive(ctx, payload) }, func() {
+	_ = r.bus.Listen(ctx, func(n Notice) { r.receive(ctx, n) }, func() {
 		if connected {
 			r.catchUp(ctx)
 		}
@@ -166,9 +154,8 @@ func (r *Relay) catchUp(ctx context.Context) {
 	}
 }
 
-func (r *Relay) receive(ctx context.Context, payload string) {
-	var n notice
-	if json.Unmarshal([]byte(payload), &n) != nil || n.Instance == r.instance {
+func (r *Relay) receive(ctx context.Context, n Notice) {
+	if n.Instance == r.instance {
 		return
 	}
 	r.mu.Lock()

@@ -87,7 +87,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hub := live.NewHub()
-	relay := live.NewRelay(hub, st, opts.Log)
+	relay := live.NewRelay(hub, live.PGBus{Store: st}, st, opts.Log)
 	opts.Intake.Log = opts.Log
 	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
 	intake := ingest.New(st, opts.Intake)

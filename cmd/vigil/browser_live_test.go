@@ -201,6 +201,8 @@ func TestCensusAndChartsInTheBrowser(t *testing.T) {
 	kim.waitTrue(`document.querySelector('figure.chart[data-code="8867-4"] canvas') !== null`, 5*time.Second, "heart-rate chart")
 	postHeartRate(t, addr, token, "b-2", 124)
 	kim.waitTrue(`document.querySelector('#readings-table tbody tr').textContent.includes('124')`, 2*time.Second, "readings table update")
+	kim.waitTrue(`(document.querySelector('figure.chart[data-code="8867-4"] .chart-canvas').getAttribute('aria-label') || '').includes('latest 124')`,
+		2*time.Second, "heart-rate chart update")
 	kim.screenshot("patient")
 
 	// Restart: while this instance is down, readings go to another instance on the same database.

@@ -100,10 +100,7 @@ func (h *Handlers) AdminDeviceRotate(c echo.Context) error {
 // AdminDeviceRevoke revokes the token from the device page.
 func (h *Handlers) AdminDeviceRevoke(c echo.Context) error {
 	id := c.Param("device")
-	if err := h.store.RevokeDeviceToken(c.Request().Context(), id); err != nil {
-		return notFoundAs(err, errNoDevice)
-	}
-	if err := h.audit(c, rpm.ActionDeviceRevoke, "", "device", id); err != nil {
+	if err := h.revoke(c, id); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/devices/"+id)

@@ -152,13 +152,17 @@ func (h *Handlers) APIDeviceRotate(c echo.Context) error {
 	return c.JSON(http.StatusOK, tokenJSON{ID: id, Token: token})
 }
 
-// APIDeviceRevoke stops a device's token at once (IT admin).
-func (h *Handlers) APIDeviceRevoke(c echo.Context) error {
-	id := c.Param("device")
+// revoke stops a device's token at once.
+func (h *Handlers) revoke(c echo.Context, id string) error {
 	if err := h.store.RevokeDeviceToken(c.Request().Context(), id); err != nil {
 		return notFoundAs(err, errNoDevice)
 	}
-	if err := h.audit(c, rpm.ActionDeviceRevoke, "", "device", id); err != nil {
+	return h.audit(c, rpm.ActionDeviceRevoke, "", "device", id)
+}
+
+// APIDeviceRevoke stops a device's token at once (IT admin).
+func (h *Handlers) APIDeviceRevoke(c echo.Context) error {
+	if err := h.revoke(c, c.Param("device")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

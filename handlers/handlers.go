@@ -26,10 +26,12 @@ type Handlers struct {
 	rp       *auth.RelyingParty
 	intake   *ingest.Service
 	hub      *live.Hub
-	demo     *store.DemoHospital
-	assetURL func(name string) string
-	now      func() time.Time
-	log      *slog.Logger
+	// liveRecheck is how often a live connection's access is checked again.
+	liveRecheck time.Duration
+	demo        *store.DemoHospital
+	assetURL    func(name string) string
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Options configures the handlers.
@@ -38,6 +40,8 @@ type Options struct {
 	RelyingParty *auth.RelyingParty
 	Intake       *ingest.Service
 	Hub          *live.Hub
+	// LiveRecheck is how often live connections re-apply the access policy (default 30 s).
+	LiveRecheck time.Duration
 	// Demo is the demo hospital on a demo instance, nil otherwise.
 	Demo *store.DemoHospital
 	// AssetURL maps an asset name to its content-hashed URL.
@@ -53,6 +57,10 @@ func New(st *store.Store, opts Options) *Handlers {
 		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	h.liveRecheck = opts.LiveRecheck
+	if h.liveRecheck <= 0 {
+		h.liveRecheck = 30 * time.Second
 	}
 	if h.log == nil {
 		h.log = slog.Default()

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -132,6 +133,8 @@ func (s *liveConn) send(ctx context.Context, f live.Frame) {
 func (s *liveConn) writePump(ctx context.Context) {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
+	recheck := time.NewTicker(s.h.liveRecheck)
+	defer recheck.Stop()
 	defer s.conn.Close()
 	for {
 		var batch []live.Frame
@@ -155,6 +158,11 @@ func (s *liveConn) writePump(ctx context.Context) {
 				return
 			}
 			continue
+		case <-recheck.C:
+			if !s.recheck(ctx) {
+				return
+			}
+			continue
 		}
 		for _, f := range batch {
 			if queued && !s.sub.Has(f.Patient) {
@@ -166,6 +174,40 @@ func (s *liveConn) writePump(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// recheck applies the access policy again to a long-lived connection: a share that expired or was
+// revoked, a team the viewer left, stop the patient's frames; a disabled user's connection ends.
+// It reports whether the connection may go on.
+func (s *liveConn) recheck(ctx context.Context) bool {
+	u, ok := auth.Viewer(s.c)
+	if !ok {
+		return false
+	}
+	if current, err := s.h.store.User(ctx, u.ID); err != nil || current.Disabled {
+		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
+		return false
+	}
+	visible, err := s.h.store.VisiblePatients(ctx, u.ID, s.h.now())
+	if err != nil {
+		return true // the database is away: keep what was authorised; try again next time
+	}
+	allowed := make(map[string]bool, len(visible))
+	for _, p := range visible {
+		allowed[p.ID] = true
+	}
+	for _, id := range s.sub.Patients() {
+		if allowed[id] {
+			continue
+		}
+		s.sub.Remove(id)
+		s.h.auditDenial(s.c, rpm.ActionLiveSubscribe, id, "patient", id)
+		b, _ := json.Marshal(live.Frame{Type: "error", Patient: id, Message: "You may no longer see this patient."})
+		if s.write(websocket.TextMessage, b) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *liveConn) write(kind int, data []byte) error {

@@ -147,6 +147,17 @@ func (h *Hub) remove(s *Subscription, patientID string) {
 	}
 }
 
+// Patients lists the patients the subscription holds.
+func (s *Subscription) Patients() []string {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	ids := make([]string, 0, len(s.patients))
+	for id := range s.patients {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Has reports whether the subscription holds a patient.
 func (s *Subscription) Has(patientID string) bool {
 	s.hub.mu.RLock()

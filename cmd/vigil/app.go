@@ -55,6 +55,7 @@ type appOptions struct {
 	Sessions        auth.SessionConfig
 	Demo            *store.DemoHospital // set on a demo instance
 	TrustedProxies  []*net.IPNet
+	LiveRecheck     time.Duration
 	// Intake tunes device intake; RejectedRetention is how long rejected readings are kept.
 	Intake            ingest.Options
 	RejectedRetention time.Duration
@@ -92,7 +93,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
 	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
-		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Demo: opts.Demo,
+		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
 	relay.FollowUp = h.NEWS2Frames

@@ -37,6 +37,7 @@ type demoOptions struct {
 	DatabaseURL string
 	Simulate    bool
 	SimInterval time.Duration // how often each simulated device posts; zero: demoSimInterval
+	LiveRecheck time.Duration // how often live connections re-check access; zero: the default
 	Log         *slog.Logger
 	Ready       func(url string, a *app)
 }
@@ -86,7 +87,7 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 		return err
 	}
 	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
-		BuiltinProvider: true, Demo: &store.Demo, Log: opts.Log})
+		BuiltinProvider: true, Demo: &store.Demo, LiveRecheck: opts.LiveRecheck, Log: opts.Log})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,5 +172,63 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 	f, ok := dash.next(3 * time.Second)
 	if !ok || f.Type != "readings" || f.Patient != nakamura || len(f.Readings) != 2 {
 		t.Fatalf("B's dashboard: %+v %v", f, ok)
+	}
+}
+
+// TestLiveAccessEndsWithTheShare: a primary care physician watching a shared patient stops
+// receiving frames as soon as the share is revoked — the stream re-applies the policy — and a
+// disabled user's stream ends.
+func TestLiveAccessEndsWithTheShare(t *testing.T) {
+	d := startDemo(t)
+	rivera := d.patientID(t, "H1000001")
+	token := liveDevice(t, d.store, "SHARE-1", rivera)
+	patel := d.browser(t)
+	patel.signIn("dr.patel", "vigil-demo")
+	dash := patel.dashboard(d.base)
+	dash.subscribe("", rivera)
+	addr := strings.TrimPrefix(d.base, "http://")
+	client := &http.Client{Timeout: 5 * time.Second}
+	if !postPair(client, addr, token, []string{"s-1", "s-2"}) {
+		t.Fatal("post failed")
+	}
+	if f, ok := dash.next(2 * time.Second); !ok || f.Type != "readings" {
+		t.Fatalf("before revocation: %+v %v", f, ok)
+	}
+	if _, err := d.db.Exec(context.Background(), `UPDATE shares SET revoked_at = now(), revoked_by = granted_by WHERE patient_id = $1`, rivera); err != nil {
+		t.Fatal(err)
+	}
+	// Drain until the refusal: a news2 frame may still come first.
+	deadline := time.Now().Add(3 * time.Second)
+	refused := false
+	for !refused && time.Now().Before(deadline) {
+		f, ok := dash.next(time.Second)
+		refused = ok && f.Type == "error" && f.Patient == rivera
+	}
+	if !refused {
+		t.Fatal("the stream did not end the revoked share")
+	}
+	if !postPair(client, addr, token, []string{"s-3", "s-4"}) {
+		t.Fatal("post failed")
+	}
+	if f, ok := dash.next(time.Second); ok {
+		t.Errorf("after revocation a frame arrived: %+v", f)
+	}
+
+	kim := d.browser(t)
+	kim.signIn("nurse.kim", "vigil-demo")
+	kimDash := kim.dashboard(d.base)
+	if _, err := d.db.Exec(context.Background(), `UPDATE users SET disabled_at = now() WHERE username = 'nurse.kim'`); err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	for end := time.Now().Add(3 * time.Second); !closed && time.Now().Before(end); {
+		_ = kimDash.conn.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := kimDash.conn.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			closed = errors.As(err, &ce)
+		}
+	}
+	if !closed {
+		t.Error("a disabled user's stream stayed open")
 	}
 }

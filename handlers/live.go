@@ -99,9 +99,9 @@ func (s *liveConn) subscribe(ctx context.Context, m clientMessage) {
 			s.send(ctx, live.Frame{Type: "error", Patient: id, Message: "Vigil cannot open this patient just now."})
 			continue
 		}
+		s.sub.Add(id) // at once, so that frames written after this point reflect it
 		allowed = append(allowed, id)
 	}
-	s.sub.Add(allowed...)
 	if m.Since == "" || len(allowed) == 0 {
 		return
 	}

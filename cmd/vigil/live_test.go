@@ -164,8 +164,10 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 	kim := b.browser(t)
 	kim.signIn("nurse.kim", "vigil-demo")
 	dash := kim.dashboard(b.base)
-	dash.subscribe("", nakamura)
-	time.Sleep(200 * time.Millisecond) // let the subscription land
+	dash.subscribe("", nakamura, a.patientID(t, "H1000101")) // the pulmonary refusal marks the subscription done
+	if f, ok := dash.next(2 * time.Second); !ok || f.Type != "error" {
+		t.Fatalf("no refusal: %+v %v", f, ok)
+	}
 	if !postPair(&http.Client{Timeout: 5 * time.Second}, strings.TrimPrefix(a.base, "http://"), token, []string{"two-1", "two-2"}) {
 		t.Fatal("posting to A failed")
 	}
@@ -185,7 +187,11 @@ func TestLiveAccessEndsWithTheShare(t *testing.T) {
 	patel := d.browser(t)
 	patel.signIn("dr.patel", "vigil-demo")
 	dash := patel.dashboard(d.base)
-	dash.subscribe("", rivera)
+	// The refusal of a second, hidden patient comes after the first is subscribed: a sync point.
+	dash.subscribe("", rivera, d.patientID(t, "H1000002"))
+	if f, ok := dash.next(2 * time.Second); !ok || f.Type != "error" {
+		t.Fatalf("the hidden patient was not refused: %+v %v", f, ok)
+	}
 	addr := strings.TrimPrefix(d.base, "http://")
 	client := &http.Client{Timeout: 5 * time.Second}
 	if !postPair(client, addr, token, []string{"s-1", "s-2"}) {

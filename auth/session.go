@@ -172,5 +172,16 @@ func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	return s.sm.Store.(store.Sessions).DeleteExpired(ctx)
 }
 
+// Token is the request's session token (to check later, from a long-lived connection, that the
+// session still exists).
+func (s *Sessions) Token(ctx context.Context) string { return s.sm.Token(ctx) }
+
+// Alive reports whether a session token still names an unexpired session: false after sign-out,
+// expiry or deletion.
+func (s *Sessions) Alive(ctx context.Context, token string) (bool, error) {
+	_, found, err := s.users.Sessions().FindCtx(ctx, token)
+	return found, err
+}
+
 // SetViewer makes u the request's viewer, as just after signing in.
 func SetViewer(c echo.Context, u rpm.User) { c.Set(viewerKey, u) }

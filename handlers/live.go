@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
 )
 
 // WebSocket timing and limits, as in gorilla/websocket's chat example.
@@ -40,29 +42,40 @@ type clientMessage struct {
 }
 
 // Live is the dashboards' stream (GET /live). The viewer is authenticated before the upgrade;
-// every patient a dashboard subscribes to goes through the one access gate, and a refused one gets
+// every patient a dashboard subscribes to goes through the access policy, and a refused one gets
 // an error frame (and an audit entry), never data.
 func (h *Handlers) Live(c echo.Context) error {
+	viewer, _ := auth.Viewer(c)
+	s := &liveConn{h: h, viewer: viewer, direct: make(chan live.Frame, 64),
+		session: h.sessions.Token(c.Request().Context()),
+		// Copied now: the echo context is recycled when this handler returns.
+		requestID: c.Response().Header().Get(echo.HeaderXRequestID), remote: c.RealIP(), agent: c.Request().UserAgent()}
 	conn, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request().Context()))
-	defer cancel()
-	s := &liveConn{h: h, c: c, conn: conn, sub: h.hub.Subscribe(queueSize), direct: make(chan live.Frame, 64)}
+	s.conn = conn
+	s.sub = h.hub.Subscribe(queueSize)
 	defer s.sub.Close()
-	go func() { s.writePump(ctx); cancel() }()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request().Context()))
+	written := make(chan struct{})
+	go func() { s.writePump(ctx); cancel(); close(written) }()
 	s.readPump(ctx)
+	cancel()
+	<-written
 	return nil
 }
 
 // liveConn is one dashboard connection: one reader and one writer goroutine under one cancel.
 type liveConn struct {
-	h      *Handlers
-	c      echo.Context
-	conn   *websocket.Conn
-	sub    *live.Subscription
-	direct chan live.Frame // replies and replays, written before queued frames
+	h       *Handlers
+	viewer  rpm.User
+	session string
+	conn    *websocket.Conn
+	sub     *live.Subscription
+	direct  chan live.Frame // replies and replays, written before queued frames
+
+	requestID, remote, agent string
 }
 
 func (s *liveConn) readPump(ctx context.Context) {
@@ -86,31 +99,73 @@ func (s *liveConn) readPump(ctx context.Context) {
 	}
 }
 
-// subscribe authorises each patient, subscribes the allowed ones, and replays what was stored
-// since the given instant.
-func (s *liveConn) subscribe(ctx context.Context, m clientMessage) {
-	var allowed []string
-	for _, id := range m.Patients {
-		if _, err := s.h.authorize(s.c, id, rpm.ActionLiveSubscribe, rpm.AccessShared); err != nil {
-			s.send(ctx, live.Frame{Type: "error", Patient: id, Message: "There is no such patient, or you may not see them."})
-			continue
-		}
-		if err := s.h.audit(s.c, rpm.ActionLiveSubscribe, id, "patient", id); err != nil {
-			s.send(ctx, live.Frame{Type: "error", Patient: id, Message: "Vigil cannot open this patient just now."})
-			continue
-		}
-		s.sub.Add(id) // at once, so that frames written after this point reflect it
-		allowed = append(allowed, id)
+// entry is an audit entry for this connection's viewer.
+func (s *liveConn) entry(patientID string, allowed bool) rpm.AuditEntry {
+	return rpm.AuditEntry{ActorKind: "user", ActorID: s.viewer.ID, ActorRole: roleList(s.viewer.Roles),
+		Action: rpm.ActionLiveSubscribe, PatientID: patientID, ObjectType: "patient", ObjectID: patientID,
+		Allowed: allowed, RequestID: s.requestID, RemoteAddr: s.remote, UserAgent: s.agent}
+}
+
+// visible is the set of patients the viewer may see now (one query, the access policy's own).
+func (s *liveConn) visible(ctx context.Context) (map[string]bool, error) {
+	list, err := s.h.store.VisiblePatients(ctx, s.viewer.ID, s.h.now())
+	if err != nil {
+		return nil, err
 	}
-	if m.Since == "" || len(allowed) == 0 {
+	set := make(map[string]bool, len(list))
+	for _, p := range list {
+		set[p.ID] = true
+	}
+	return set, nil
+}
+
+// subscribe authorises the requested patients with one query, audits them in one batch,
+// subscribes the allowed ones and refuses the rest, then replays what was stored since the given
+// instant.
+func (s *liveConn) subscribe(ctx context.Context, m clientMessage) {
+	visible, err := s.visible(ctx)
+	if err != nil {
+		s.send(ctx, live.Frame{Type: "error", Message: "Vigil cannot open these patients just now; retry shortly."})
 		return
 	}
-	since, err := time.Parse(time.RFC3339Nano, m.Since)
+	var allowed []string
+	var entries []rpm.AuditEntry
+	for _, id := range m.Patients {
+		if visible[id] {
+			allowed = append(allowed, id)
+			entries = append(entries, s.entry(id, true))
+		}
+	}
+	if len(entries) > 0 {
+		if err := s.h.store.RecordAudit(ctx, entries...); err != nil {
+			s.send(ctx, live.Frame{Type: "error", Message: "Vigil cannot open these patients just now; retry shortly."})
+			return
+		}
+	}
+	for _, id := range m.Patients {
+		if visible[id] {
+			s.sub.Add(id) // at once, so that frames written after this point reflect it
+			continue
+		}
+		s.sub.Remove(id)
+		if err := s.h.store.RecordAudit(ctx, s.entry(id, false)); err != nil {
+			s.h.log.Error("recording a denial in the audit trail failed", "err", err)
+		}
+		s.send(ctx, live.Frame{Type: "error", Patient: id, Message: "There is no such patient, or you may not see them."})
+	}
+	if m.Since != "" && len(allowed) > 0 {
+		s.replay(ctx, allowed, m.Since)
+	}
+}
+
+// replay sends what was stored after since, for patients just authorised.
+func (s *liveConn) replay(ctx context.Context, patients []string, sinceText string) {
+	since, err := time.Parse(time.RFC3339Nano, sinceText)
 	if err != nil {
 		s.send(ctx, live.Frame{Type: "error", Message: "since must be an RFC 3339 time."})
 		return
 	}
-	readings, err := s.h.store.ReadingsReceivedSince(ctx, allowed, since, maxReplay)
+	readings, err := s.h.store.ReadingsReceivedSince(ctx, patients, since, maxReplay)
 	if err != nil {
 		s.h.log.Warn("replaying readings to a dashboard failed", slog.Any("err", err))
 		s.send(ctx, live.Frame{Type: "error", Message: "Vigil could not replay what you missed; reload the page."})
@@ -118,6 +173,9 @@ func (s *liveConn) subscribe(ctx context.Context, m clientMessage) {
 	}
 	for _, f := range live.ReadingsFrames(readings) {
 		s.send(ctx, f)
+	}
+	if len(readings) == maxReplay {
+		s.send(ctx, live.Frame{Type: "error", Message: "Too much was missed to replay it all; reload the page."})
 	}
 }
 
@@ -138,7 +196,6 @@ func (s *liveConn) writePump(ctx context.Context) {
 	defer s.conn.Close()
 	for {
 		var batch []live.Frame
-		queued := false
 		select {
 		case <-ctx.Done():
 			return
@@ -152,7 +209,7 @@ func (s *liveConn) writePump(ctx context.Context) {
 		case f := <-s.direct:
 			batch = []live.Frame{f}
 		case f := <-s.sub.Frames():
-			batch, queued = coalesce(f, s.sub.Frames()), true
+			batch = coalesce(f, s.sub.Frames())
 		case <-ping.C:
 			if s.write(websocket.PingMessage, nil) != nil {
 				return
@@ -165,8 +222,8 @@ func (s *liveConn) writePump(ctx context.Context) {
 			continue
 		}
 		for _, f := range batch {
-			if queued && !s.sub.Has(f.Patient) {
-				continue // unsubscribed while the frame was queued
+			if f.Type != "error" && !s.sub.Has(f.Patient) {
+				continue // unsubscribed, or access ended, while the frame waited
 			}
 			b, _ := json.Marshal(f)
 			if s.write(websocket.TextMessage, b) != nil {
@@ -176,32 +233,34 @@ func (s *liveConn) writePump(ctx context.Context) {
 	}
 }
 
-// recheck applies the access policy again to a long-lived connection: a share that expired or was
-// revoked, a team the viewer left, stop the patient's frames; a disabled user's connection ends.
-// It reports whether the connection may go on.
+// recheck applies the access policy again to a long-lived connection: a session that ended
+// (sign-out, expiry), a disabled user, a share that expired or was revoked, a team the viewer left.
+// It reports whether the connection may go on. A database that cannot answer just now ends nothing.
 func (s *liveConn) recheck(ctx context.Context) bool {
-	u, ok := auth.Viewer(s.c)
-	if !ok {
-		return false
+	alive, err := s.h.sessions.Alive(ctx, s.session)
+	if err != nil {
+		return true
 	}
-	if current, err := s.h.store.User(ctx, u.ID); err != nil || current.Disabled {
+	current, err := s.h.store.User(ctx, s.viewer.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	if !alive || err != nil || current.Disabled {
 		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
 		return false
 	}
-	visible, err := s.h.store.VisiblePatients(ctx, u.ID, s.h.now())
+	visible, err := s.visible(ctx)
 	if err != nil {
-		return true // the database is away: keep what was authorised; try again next time
-	}
-	allowed := make(map[string]bool, len(visible))
-	for _, p := range visible {
-		allowed[p.ID] = true
+		return true
 	}
 	for _, id := range s.sub.Patients() {
-		if allowed[id] {
+		if visible[id] {
 			continue
 		}
 		s.sub.Remove(id)
-		s.h.auditDenial(s.c, rpm.ActionLiveSubscribe, id, "patient", id)
+		if err := s.h.store.RecordAudit(ctx, s.entry(id, false)); err != nil {
+			s.h.log.Error("recording a denial in the audit trail failed", "err", err)
+		}
 		b, _ := json.Marshal(live.Frame{Type: "error", Patient: id, Message: "You may no longer see this patient."})
 		if s.write(websocket.TextMessage, b) != nil {
 			return false

@@ -125,6 +125,10 @@ func (r *Relay) Run(ctx context.Context) {
 	_ = r.bus.Listen(ctx, func(n Notice) { r.receive(ctx, n) }, func() {
 		if connected {
 			r.catchUp(ctx)
+		} else {
+			r.mu.Lock()
+			r.lastHeard = maxTime(r.lastHeard, time.Now()) // a later catch-up starts no earlier than this
+			r.mu.Unlock()
 		}
 		connected = true
 	})
@@ -132,7 +136,7 @@ func (r *Relay) Run(ctx context.Context) {
 
 // catchUpMargin reaches back before the last announcement heard, for readings committed a
 // little out of order.
-const catchUpMargin = 5 * time.Second
+const catchUpMargin = 30 * time.Second
 
 // catchUp publishes, after the listening connection was lost and re-established, what other
 // instances stored meanwhile for the patients watched here (frames may repeat; dashboards dedupe).
@@ -149,8 +153,15 @@ func (r *Relay) catchUp(ctx context.Context) {
 		r.log.Warn("catching up after the listener reconnected failed", slog.Any("err", err))
 		return
 	}
-	for _, f := range ReadingsFrames(readings) {
+	frames := ReadingsFrames(readings)
+	ids := make([]string, 0, len(frames))
+	for _, f := range frames {
 		r.hub.Publish(f)
+		ids = append(ids, f.Patient)
+	}
+	r.followUp(ids)
+	if len(readings) == maxReadback {
+		r.log.Warn("catching up hit its limit; dashboards may show gaps until reloaded", slog.Int("readings", maxReadback))
 	}
 }
 

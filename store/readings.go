@@ -11,31 +11,6 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// InsertReadings stores readings in one statement, skipping any whose device and device reading id
-// are already stored, and returns how many were new.
-func (s *Store) InsertReadings(ctx context.Context, readings []rpm.Reading) (int, error) {
-	n := len(readings)
-	eff, recv := make([]time.Time, n), make([]time.Time, n)
-	val := make([]float64, n)
-	pat, dev, code, unit, rid := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, r := range readings {
-		eff[i], recv[i], val[i] = r.EffectiveAt, r.ReceivedAt, r.Value
-		pat[i], dev[i], code[i], unit[i], rid[i] = r.PatientID, r.DeviceID, r.Code, r.Unit, r.DeviceReadingID
-		if recv[i].IsZero() {
-			recv[i] = time.Now()
-		}
-	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO readings (effective_at, received_at, value, patient_id, device_id, code, unit, device_reading_id)
-		SELECT * FROM unnest($1::timestamptz[], $2::timestamptz[], $3::float8[], $4::uuid[], $5::uuid[],
-		                     $6::text[], $7::text[], $8::text[])
-		ON CONFLICT (device_id, device_reading_id) DO NOTHING`, eff, recv, val, pat, dev, code, unit, rid)
-	if err != nil {
-		return 0, fmt.Errorf("store: insert readings: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
 // LatestReadings returns each metric's most recent reading for a patient, one per code, in the
 // order of rpm.Metrics. Each lookup is one index probe, however long the history.
 func (s *Store) LatestReadings(ctx context.Context, patientID string) ([]rpm.Reading, error) {

@@ -31,6 +31,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, errors.New("store: the database URL is not a valid PostgreSQL connection string")
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "vigil"
+	// Roll-ups bucket by date_trunc, which follows the session's time zone: every session is UTC,
+	// whatever the server's default, so hours start on the hour everywhere.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", err)

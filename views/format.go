@@ -137,6 +137,10 @@ func bandLabel(band string) string {
 	return band
 }
 
+// sinceMargin reaches a page's live replay back before the page was rendered, past readings that
+// were received before the render but committed after its queries (intake commits within seconds).
+const sinceMargin = 15 * time.Second
+
 // staleAfter is how old a vital may be before the census marks it stale.
 const staleAfter = time.Hour
 

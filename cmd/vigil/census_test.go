@@ -25,9 +25,9 @@ func TestCensusPutsTheSickestFirst(t *testing.T) {
 	var readings []rpm.Reading
 	for i, v := range map[string]float64{rpm.CodeRespRate: 26, rpm.CodeSpO2: 90, rpm.CodeSystolicBP: 88, rpm.CodeHeartRate: 135, rpm.CodeBodyTemp: 39.4} {
 		unit, _ := rpm.CanonicalUnit(i)
-		readings = append(readings, rpm.Reading{PatientID: schmidt, DeviceID: device, DeviceReadingID: "n-" + i, Code: i, Value: v, Unit: unit, EffectiveAt: now.Add(-time.Minute)})
+		readings = append(readings, rpm.Reading{DeviceID: device, DeviceReadingID: "n-" + i, Code: i, Value: v, Unit: unit, EffectiveAt: now.Add(-time.Minute)})
 	}
-	if _, err := d.store.InsertReadings(ctx, readings); err != nil {
+	if _, _, err := d.store.WriteIntake(ctx, readings, nil); err != nil {
 		t.Fatal(err)
 	}
 	kim := d.browser(t)

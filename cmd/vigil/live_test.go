@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -220,21 +221,35 @@ func TestLiveAccessEndsWithTheShare(t *testing.T) {
 		t.Errorf("after revocation a frame arrived: %+v", f)
 	}
 
+	osei := d.browser(t)
+	page := osei.signIn("dr.osei", "vigil-demo")
+	oseiDash := osei.dashboard(d.base)
+	osei.post("/signout", url.Values{"_csrf": {csrfToken(t, page.body)}})
+	if !closedWithin(oseiDash, 3*time.Second) {
+		t.Error("a stream outlived its session's sign-out")
+	}
+
 	kim := d.browser(t)
 	kim.signIn("nurse.kim", "vigil-demo")
 	kimDash := kim.dashboard(d.base)
 	if _, err := d.db.Exec(context.Background(), `UPDATE users SET disabled_at = now() WHERE username = 'nurse.kim'`); err != nil {
 		t.Fatal(err)
 	}
-	closed := false
-	for end := time.Now().Add(3 * time.Second); !closed && time.Now().Before(end); {
-		_ = kimDash.conn.SetReadDeadline(time.Now().Add(time.Second))
-		if _, _, err := kimDash.conn.ReadMessage(); err != nil {
-			var ce *websocket.CloseError
-			closed = errors.As(err, &ce)
-		}
-	}
-	if !closed {
+	if !closedWithin(kimDash, 3*time.Second) {
 		t.Error("a disabled user's stream stayed open")
 	}
+}
+
+// closedWithin reports whether the server closes the dashboard's connection in time.
+func closedWithin(d *dashboard, within time.Duration) bool {
+	for end := time.Now().Add(within); time.Now().Before(end); {
+		_ = d.conn.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := d.conn.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return true
+			}
+		}
+	}
+	return false
 }

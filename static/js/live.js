@@ -377,6 +377,11 @@
 
   const subscribed = new Set();
   let ws = null, attempt = 0, retryTimer = 0, since = "", stopped = false;
+  // lastHeard is when this page last heard from the server (its clock): a drop is often noticed
+  // only long after it happened (a laptop asleep, a dead network), so resuming from the moment the
+  // close is seen would skip the outage.
+  let lastHeard = 0;
+  const resumePoint = () => new Date((lastHeard || Date.now()) - 60000).toISOString();
 
   function wantedPatients() {
     const ids = new Set(censusRows().map((r) => r.dataset.patient).filter(Boolean));
@@ -397,6 +402,7 @@
     const sock = (ws = new WebSocket(`${proto}//${location.host}/live`));
     sock.onopen = () => {
       opened = Date.now();
+      lastHeard = opened;
       probe.state = "open";
       setStatus("ok", "Live");
       subscribed.clear();
@@ -406,6 +412,7 @@
       if (subscribed.size) sock.send(JSON.stringify(msg));
     };
     sock.onmessage = (ev) => {
+      lastHeard = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (!msg || typeof msg !== "object") return;
@@ -417,8 +424,8 @@
       if (ws !== sock) return;
       ws = null;
       probe.state = "closed";
-      // Ask for everything since a minute before the drop so the next connection leaves no gap.
-      if (opened) since = new Date(Date.now() - 60000).toISOString();
+      // Ask for everything since a minute before the server was last heard from: no gap.
+      if (opened) since = resumePoint();
       // Only a connection that stayed up a while resets the backoff (avoids a reconnect storm).
       if (opened && Date.now() - opened > 10000) attempt = 0;
       if (stopped) return;
@@ -502,7 +509,7 @@
       stopped = true;
       clearTimeout(retryTimer); retryTimer = 0;
       if (!ws) return;
-      if (ws.readyState === WebSocket.OPEN) since = new Date(Date.now() - 60000).toISOString();
+      if (ws.readyState === WebSocket.OPEN) since = resumePoint();
       const s = ws;
       ws = null;
       s.close(1000);

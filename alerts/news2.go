@@ -21,12 +21,13 @@ const (
 	BandHigh      Band = "high"
 )
 
-// Consciousness on the ACVPU scale: alert, or new confusion, voice, pain, unresponsive.
+// Consciousness on the ACVPU scale: alert (Awake, to keep the word Alert for alerts), or new
+// confusion, voice, pain, unresponsive.
 type Consciousness string
 
 // The consciousness levels NEWS2 distinguishes.
 const (
-	Alert    Consciousness = "alert"
+	Awake    Consciousness = "alert"
 	NewCVPU  Consciousness = "cvpu"
 	unknownC Consciousness = ""
 )

@@ -71,15 +71,15 @@ func TestComputeNEWS2(t *testing.T) {
 		band    Band
 		partial bool
 	}{
-		{"all normal", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, false},
-		{"a single red score", NEWS2Input{Latest: vitals(16, 97, 120, 135, 37, recent), OnOxygen: &air, Consciousness: Alert}, 3, BandLowMedium, false},
-		{"medium", NEWS2Input{Latest: vitals(22, 95, 105, 95, 37, recent), OnOxygen: &air, Consciousness: Alert}, 5, BandMedium, false},
-		{"high, on oxygen", NEWS2Input{Latest: vitals(26, 91, 95, 120, 39.5, recent), OnOxygen: &oxygen, Consciousness: Alert}, 14, BandHigh, false},
+		{"all normal", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, false},
+		{"a single red score", NEWS2Input{Latest: vitals(16, 97, 120, 135, 37, recent), OnOxygen: &air, Consciousness: Awake}, 3, BandLowMedium, false},
+		{"medium", NEWS2Input{Latest: vitals(22, 95, 105, 95, 37, recent), OnOxygen: &air, Consciousness: Awake}, 5, BandMedium, false},
+		{"high, on oxygen", NEWS2Input{Latest: vitals(26, 91, 95, 120, 39.5, recent), OnOxygen: &oxygen, Consciousness: Awake}, 14, BandHigh, false},
 		{"new confusion", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: NewCVPU}, 3, BandLowMedium, false},
 		{"nothing recorded about oxygen or consciousness", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent)}, 0, BandLow, true},
-		{"stale readings are not counted", NEWS2Input{Latest: vitals(30, 85, 80, 150, 41, old), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, true},
-		{"rounded as charted: 20.4 breaths, 38.04 °C", NEWS2Input{Latest: vitals(20.4, 96, 120, 90.4, 38.04, recent), OnOxygen: &air, Consciousness: Alert}, 0, BandLow, false},
-		{"rounded as charted: 20.5 breaths, 38.05 °C", NEWS2Input{Latest: vitals(20.5, 96, 120, 90.5, 38.05, recent), OnOxygen: &air, Consciousness: Alert}, 4, BandLow, false},
+		{"stale readings are not counted", NEWS2Input{Latest: vitals(30, 85, 80, 150, 41, old), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, true},
+		{"rounded as charted: 20.4 breaths, 38.04 °C", NEWS2Input{Latest: vitals(20.4, 96, 120, 90.4, 38.04, recent), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, false},
+		{"rounded as charted: 20.5 breaths, 38.05 °C", NEWS2Input{Latest: vitals(20.5, 96, 120, 90.5, 38.05, recent), OnOxygen: &air, Consciousness: Awake}, 4, BandLow, false},
 	}
 	for _, tt := range tests {
 		n := ComputeNEWS2(tt.in, now, time.Hour)

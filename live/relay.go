@@ -33,6 +33,10 @@ type Relay struct {
 	pending   map[string]struct{} // watched patients whose follow-up frames are due
 	wake      chan struct{}
 
+	unannounced                    map[string]struct{} // patients with stored readings not yet announced
+	unannouncedFrom, unannouncedTo time.Time
+	announce                       chan struct{}
+
 	// FollowUp, if set, computes the frames that follow new readings of watched patients — their
 	// new NEWS2. It runs in the relay's own goroutine, never on intake's path.
 	FollowUp func(ctx context.Context, patientIDs []string) []Frame
@@ -43,7 +47,8 @@ func NewRelay(hub *Hub, bus Bus, st *store.Store, log *slog.Logger) *Relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return &Relay{hub: hub, bus: bus, store: st, instance: hex.EncodeToString(b), log: log,
-		pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+		pending: map[string]struct{}{}, wake: make(chan struct{}, 1),
+		unannounced: map[string]struct{}{}, announce: make(chan struct{}, 1)}
 }
 
 // followUp queues the watched ones among these patients for follow-up frames.
@@ -89,8 +94,8 @@ func (r *Relay) runFollowUps(ctx context.Context) {
 	}
 }
 
-// ReadingsStored publishes readings just stored by this instance and announces them to the others.
-// It never waits for a dashboard.
+// ReadingsStored publishes readings just stored by this instance and queues their announcement to
+// the others. It never waits for a dashboard or the database.
 func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 	if len(readings) == 0 {
 		return
@@ -106,11 +111,50 @@ func (r *Relay) ReadingsStored(ctx context.Context, readings []rpm.Reading) {
 		ids = append(ids, f.Patient)
 	}
 	r.followUp(ids)
-	for start := 0; start < len(ids); start += idsPerNotice {
-		n := Notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to}
-		if err := r.bus.Announce(ctx, n); err != nil {
-			r.log.Warn("announcing stored readings to other instances failed", slog.Any("err", err))
+	r.queueNotice(ids, from, to)
+}
+
+// queueNotice adds stored readings to the next announcement. Announcing takes a database round
+// trip, so it happens in the relay's own goroutine, never on intake's path; announcements that
+// fall due while one is being sent are merged into the next.
+func (r *Relay) queueNotice(ids []string, from, to time.Time) {
+	r.mu.Lock()
+	for _, id := range ids {
+		r.unannounced[id] = struct{}{}
+	}
+	if r.unannouncedFrom.IsZero() || from.Before(r.unannouncedFrom) {
+		r.unannouncedFrom = from
+	}
+	r.unannouncedTo = maxTime(r.unannouncedTo, to)
+	r.mu.Unlock()
+	select {
+	case r.announce <- struct{}{}:
+	default:
+	}
+}
+
+// runAnnouncements sends queued announcements until ctx ends.
+func (r *Relay) runAnnouncements(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case <-r.announce:
+		}
+		r.mu.Lock()
+		ids := make([]string, 0, len(r.unannounced))
+		for id := range r.unannounced {
+			ids = append(ids, id)
+		}
+		from, to := r.unannouncedFrom, r.unannouncedTo
+		r.unannounced, r.unannouncedFrom, r.unannouncedTo = map[string]struct{}{}, time.Time{}, time.Time{}
+		r.mu.Unlock()
+		for start := 0; start < len(ids); start += idsPerNotice {
+			n := Notice{Instance: r.instance, Patients: ids[start:min(start+idsPerNotice, len(ids))], From: from, To: to}
+			if err := r.bus.Announce(ctx, n); err != nil {
+				r.log.Warn("announcing stored readings to other instances failed", slog.Any("err", err))
+				break
+			}
 		}
 	}
 }
@@ -121,6 +165,7 @@ func (r *Relay) Run(ctx context.Context) {
 	if r.FollowUp != nil {
 		go r.runFollowUps(ctx)
 	}
+	go r.runAnnouncements(ctx)
 	connected := false
 	_ = r.bus.Listen(ctx, func(n Notice) { r.receive(ctx, n) }, func() {
 		if connected {

@@ -172,42 +172,9 @@ func runUntil(t *testing.T, cfg Config, limit time.Duration, done func() bool) *
 	}
 }
 
-// plausible reports whether a reading lies in Vigil's plausible range once in canonical units
-// (the ranges of rpm's intake validation).
+// plausible reports whether Vigil's own intake validation (rpm.Normalize: the one conversion and
+// the one set of plausible ranges) would accept the reading's value.
 func plausible(r Reading) bool {
-	v := r.Value
-	switch r.Unit {
-	case UnitDegF:
-		v = (v - 32) / 1.8
-	case UnitPound:
-		v *= kgPerPound
-	case UnitMmolL:
-		v *= mgDLPerMmolL
-	}
-	lo, hi := plausibleRange(r.Code)
-	return v >= lo && v <= hi
-}
-
-func plausibleRange(code string) (lo, hi float64) {
-	switch code {
-	case rpm.CodeHeartRate:
-		return 20, 300
-	case rpm.CodeRespRate:
-		return 2, 80
-	case rpm.CodeSpO2:
-		return 50, 100
-	case rpm.CodeBodyTemp:
-		return 25, 45
-	case rpm.CodeSystolicBP:
-		return 40, 300
-	case rpm.CodeDiastolicBP:
-		return 20, 200
-	case rpm.CodeBodyWeight:
-		return 0.5, 500
-	case rpm.CodeBloodGlucose:
-		return 10, 1000
-	case rpm.CodeSteps:
-		return 0, 100_000
-	}
-	return 1, 0
+	_, rej := rpm.Normalize(r.Code, r.Unit, r.Value)
+	return rej == nil
 }

@@ -74,6 +74,10 @@ func (r Rule) threshold(st State, v float64, at time.Time) (State, Transition) {
 	return st, None
 }
 
+// maxWindow bounds a rate-of-change rule's remembered values: enough for a scale or a spot-check
+// device over days; a 1 Hz stream keeps its last maxWindow values.
+const maxWindow = 512
+
 // rateOfChange fires when the value has risen (or fallen) by at least |Change| from the lowest
 // (or highest) value within the window, and resolves when it no longer has.
 func (r Rule) rateOfChange(st State, v float64, at time.Time) (State, Transition) {
@@ -84,6 +88,9 @@ func (r Rule) rateOfChange(st State, v float64, at time.Time) (State, Transition
 		}
 	}
 	st.Window = append(keep, Point{At: at, Value: v})
+	if len(st.Window) > maxWindow {
+		st.Window = st.Window[len(st.Window)-maxWindow:]
+	}
 	changed := false
 	for _, p := range st.Window[:len(st.Window)-1] {
 		d := v - p.Value
@@ -124,4 +131,27 @@ func (r Rule) EvaluateNEWS2(n NEWS2) bool {
 	}
 	rank := map[Band]int{BandLow: 0, BandLowMedium: 1, BandMedium: 2, BandHigh: 3}
 	return r.MinBand != "" && rank[n.Band] >= rank[r.MinBand] || r.RedScore && n.RedScore
+}
+
+// Replay runs the rule over readings in time order from an empty state and counts the alerts it
+// would have raised: the what-if a clinician sees before changing a threshold. A no-data rule
+// counts the gaps between readings at least its silence long.
+func (r Rule) Replay(readings []rpm.Reading) int {
+	fired := 0
+	if r.Kind == NoData {
+		for i := 1; i < len(readings); i++ {
+			if readings[i].Code == r.Code && r.Silent(readings[i-1].EffectiveAt, time.Time{}, readings[i].EffectiveAt) {
+				fired++
+			}
+		}
+		return fired
+	}
+	var st State
+	for _, rd := range readings {
+		var tr Transition
+		if st, tr = r.Evaluate(st, rd); tr == Fire {
+			fired++
+		}
+	}
+	return fired
 }

@@ -36,6 +36,9 @@ type Options struct {
 	Writers  int
 	// Consumers receive stored readings.
 	Consumers []Consumer
+	// Evaluator, if set, evaluates the alert rules on stored readings in the transaction that
+	// stores them.
+	Evaluator store.Evaluator
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -76,7 +79,7 @@ func New(st *store.Store, opts Options) *Service {
 	return &Service{
 		stopped: make(chan struct{}),
 		store:   st, opts: opts,
-		writer:   &writer{store: st, jobs: make(chan *job, 1024), maxBatch: opts.MaxBatch, consumers: opts.Consumers, log: opts.Log},
+		writer:   &writer{store: st, jobs: make(chan *job, 1024), maxBatch: opts.MaxBatch, consumers: opts.Consumers, evaluator: opts.Evaluator, log: opts.Log},
 		status:   newStatusBook(st, opts.Log),
 		limiters: &limiters{every: rate.Limit(opts.RatePerSecond), burst: opts.Burst, byDevice: map[string]*deviceLimiter{}},
 	}

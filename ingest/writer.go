@@ -36,6 +36,7 @@ type writer struct {
 	jobs      chan *job
 	maxBatch  int
 	consumers []Consumer
+	evaluator store.Evaluator
 	log       *slog.Logger
 }
 
@@ -126,7 +127,7 @@ func (w *writer) write(ctx context.Context, batch []*job) ([][]store.IntakeOutco
 			readings, refs = append(readings, r), append(refs, ref{j, i})
 		}
 	}
-	result, stored, err := w.store.WriteIntake(ctx, readings, rejected)
+	result, stored, err := w.store.WriteIntake(ctx, readings, rejected, w.evaluator)
 	if err != nil {
 		return nil, nil, err
 	}

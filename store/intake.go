@@ -39,8 +39,9 @@ type RejectedReading struct {
 // transaction: all of it is durable when it returns nil, none of it otherwise. Each reading goes to
 // the patient its device was assigned to at the reading's own time. The readings must not repeat a
 // (device, reading id) pair within the batch. It returns each reading's outcome, in order, and the
-// readings stored, with their patient.
-func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejected []RejectedReading) ([]IntakeOutcome, []rpm.Reading, error) {
+// readings stored, with their patient. An evaluator, if given, evaluates the stored readings in the
+// same transaction, holding their patients' alert locks.
+func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejected []RejectedReading, ev Evaluator) ([]IntakeOutcome, []rpm.Reading, error) {
 	outcomes := make([]IntakeOutcome, len(readings))
 	var stored []rpm.Reading
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -48,7 +49,21 @@ func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejecte
 		if stored, err = insertReadings(ctx, tx, readings, outcomes); err != nil {
 			return err
 		}
-		return insertRejected(ctx, tx, append(rejected, unassigned(readings, outcomes)...))
+		if err := insertRejected(ctx, tx, append(rejected, unassigned(readings, outcomes)...)); err != nil {
+			return err
+		}
+		if ev == nil || len(stored) == 0 {
+			return nil
+		}
+		patients := make([]string, len(stored))
+		for i, r := range stored {
+			patients[i] = r.PatientID
+		}
+		a, err := beginAlertTx(ctx, tx, patients)
+		if err != nil {
+			return err
+		}
+		return a.finish(ctx, ev.EvaluateStored(ctx, a, stored))
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: write intake: %w", err)

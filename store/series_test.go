@@ -47,7 +47,7 @@ func TestSeriesFromRollupsMatchesTheReadings(t *testing.T) {
 			Value: 60 + rng.Float64()*40, EffectiveAt: start.Add(time.Duration(i) * 7 * time.Second), ReceivedAt: time.Now()})
 	}
 	for i := 0; i < len(all); i += 700 {
-		if _, _, err := s.WriteIntake(ctx, all[i:min(i+700, len(all))], nil); err != nil {
+		if _, _, err := s.WriteIntake(ctx, all[i:min(i+700, len(all))], nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

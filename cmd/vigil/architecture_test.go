@@ -20,10 +20,11 @@ const module = "github.com/vigil-rpm/vigil"
 var allowedImports = map[string][]string{
 	"cmd/vigil":        {"*"},
 	"web":              {"handlers", "auth", "static", "rpm"},
-	"handlers":         {"ingest", "live", "auth", "alerts", "fhir", "views", "store", "rpm"},
+	"handlers":         {"ingest", "live", "auth", "alerts", "alerts/watch", "fhir", "views", "store", "rpm"},
 	"views":            {"rpm"},
 	"static":           {},
 	"alerts":           {"rpm"},
+	"alerts/watch":     {"alerts", "store", "rpm"},
 	"migrations":       {},
 	"rpm":              {},
 	"store":            {"rpm", "migrations"},

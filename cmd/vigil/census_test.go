@@ -27,7 +27,7 @@ func TestCensusPutsTheSickestFirst(t *testing.T) {
 		unit, _ := rpm.CanonicalUnit(i)
 		readings = append(readings, rpm.Reading{DeviceID: device, DeviceReadingID: "n-" + i, Code: i, Value: v, Unit: unit, EffectiveAt: now.Add(-time.Minute)})
 	}
-	if _, _, err := d.store.WriteIntake(ctx, readings, nil); err != nil {
+	if _, _, err := d.store.WriteIntake(ctx, readings, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	kim := d.browser(t)

@@ -1,0 +1,103 @@
+package rpm
+
+import "time"
+
+// RuleScope says whom a rule applies to: everyone, one care team's patients, or one patient.
+type RuleScope string
+
+// The rule scopes, widest first. A narrower rule may override a wider one.
+const (
+	ScopeHospital RuleScope = "hospital"
+	ScopeTeam     RuleScope = "team"
+	ScopePatient  RuleScope = "patient"
+)
+
+// AlertRule is an alert rule as stored: its kind, code and severity, and the kind's settings as
+// JSON (the alerts package reads and validates them). Overrides names the wider rule this one
+// replaces for its team or patient.
+type AlertRule struct {
+	ID           string
+	Scope        RuleScope
+	TeamID       string
+	PatientID    string
+	Overrides    string
+	Kind         string
+	Code         string // "" for NEWS2 rules
+	Severity     string
+	Params       []byte
+	Enabled      bool
+	UpdatedAt    time.Time
+	UpdatedBy    string
+	UpdatedName  string // filled when listing
+	ChangeReason string
+}
+
+// Alert is one alert of one patient: a rule's condition held (firing), someone is on it
+// (acknowledged, maybe snoozed), or it is over (resolved).
+type Alert struct {
+	ID              string
+	PatientID       string
+	RuleID          string
+	RuleKind        string
+	Code            string // the rule's code; "" for NEWS2
+	DeviceID        string // no-data alerts: the silent device
+	Direction       string
+	Severity        string
+	State           string
+	Tier            int
+	Summary         string
+	OpenedAt        time.Time
+	LastTriggeredAt time.Time
+	TriggerCount    int
+	EscalatedAt     time.Time
+	AcknowledgedAt  time.Time
+	SnoozedUntil    time.Time
+	ResolvedAt      time.Time
+	Actionable      *bool
+}
+
+// Open reports whether the alert is not yet resolved.
+func (a Alert) Open() bool { return a.State != "resolved" }
+
+// AlertEvent is one step of an alert's history.
+type AlertEvent struct {
+	ID        int64
+	AlertID   string
+	At        time.Time
+	Kind      string
+	ActorID   string
+	ActorName string // filled when listing
+	Note      string
+}
+
+// ClinicalAssessment is a NEWS2 input recorded by a clinician: supplemental oxygen ("air" or
+// "oxygen") or consciousness ("alert" or "cvpu").
+type ClinicalAssessment struct {
+	Kind       string
+	Value      string
+	RecordedAt time.Time
+	RecordedBy string
+}
+
+// The clinical assessment kinds and their values.
+const (
+	AssessOxygen        = "supplemental_oxygen"
+	AssessConsciousness = "consciousness"
+	OnAir               = "air"
+	OnOxygen            = "oxygen"
+	ConsciousAlert      = "alert"
+	ConsciousCVPU       = "cvpu"
+)
+
+// Alert audit actions.
+const (
+	ActionAlertList        = "alert.list"
+	ActionAlertAcknowledge = "alert.acknowledge"
+	ActionAlertSnooze      = "alert.snooze"
+	ActionAlertResolve     = "alert.resolve"
+	ActionAlertMark        = "alert.mark"
+	ActionRuleChange       = "alert_rule.change"
+	ActionRuleView         = "alert_rule.view"
+	ActionAssessmentRecord = "assessment.record"
+	ActionWebhookChange    = "webhook.change"
+)

@@ -1,0 +1,413 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// alertLockClass namespaces the per-patient advisory locks that every change to a patient's alerts
+// and rule states holds until its transaction ends: intake evaluation, the timers and clinicians'
+// actions on one patient take turns, on every instance.
+const alertLockClass = 0x5669 // "Vi"
+
+// AlertsChannel is the notification channel on which every committed change to alerts is
+// announced (alert and patient ids only), so every instance can push it to its dashboards.
+const AlertsChannel = "vigil_alerts"
+
+// AlertNotice is the payload of a notification on AlertsChannel.
+type AlertNotice struct {
+	Alerts   []string `json:"a"`
+	Patients []string `json:"p"`
+}
+
+// Evaluator evaluates readings inside the transaction that stores them, so each stored reading
+// is evaluated exactly once: if the transaction fails, neither the readings nor what the rules
+// made of them remain.
+type Evaluator interface {
+	EvaluateStored(ctx context.Context, tx *AlertTx, stored []rpm.Reading) error
+}
+
+// AlertTx is a transaction holding the alert locks of a set of patients. Changes saved through it
+// commit with the transaction and are announced on AlertsChannel after the commit.
+type AlertTx struct {
+	tx       pgx.Tx
+	patients []string
+	now      time.Time
+	changed  []string
+	touched  []string
+}
+
+// Now is the transaction's start time, the clock for what it saves.
+func (a *AlertTx) Now() time.Time { return a.now }
+
+// Patients are the patients whose alert locks the transaction holds.
+func (a *AlertTx) Patients() []string { return a.patients }
+
+// InAlertTx runs fn in a transaction holding the alert locks of patients. It returns fn's error
+// (rolling back) or the commit's.
+func (s *Store) InAlertTx(ctx context.Context, patients []string, fn func(*AlertTx) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := beginAlertTx(ctx, tx, patients)
+		if err != nil {
+			return err
+		}
+		return a.finish(ctx, fn(a))
+	})
+	if err != nil {
+		return fmt.Errorf("store: alerts: %w", err)
+	}
+	return nil
+}
+
+func beginAlertTx(ctx context.Context, tx pgx.Tx, patients []string) (*AlertTx, error) {
+	ids := slices.Clone(patients)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	a := &AlertTx{tx: tx, patients: ids}
+	// Locks in one order (by key) everywhere, so concurrent transactions cannot deadlock. Keys may
+	// collide; a collision only makes two patients take turns.
+	err := tx.QueryRow(ctx, `
+		SELECT statement_timestamp(), (SELECT count(*) FROM (
+			SELECT pg_advisory_xact_lock($2, k) FROM (
+				SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY 1) keys) locked)`,
+		ids, alertLockClass).Scan(&a.now, new(int64))
+	return a, err
+}
+
+// finish announces the transaction's changes; the notification is delivered at commit, and not at
+// all on rollback.
+func (a *AlertTx) finish(ctx context.Context, err error) error {
+	if err != nil || len(a.changed) == 0 {
+		return err
+	}
+	slices.Sort(a.touched)
+	payload, _ := json.Marshal(AlertNotice{Alerts: a.changed, Patients: slices.Compact(a.touched)})
+	if len(payload) > 7900 {
+		payload, _ = json.Marshal(AlertNotice{Patients: slices.Compact(a.touched)})
+	}
+	if len(payload) > 7900 {
+		payload = []byte(`{}`) // listeners then catch up from the events table
+	}
+	_, err = a.tx.Exec(ctx, `SELECT pg_notify($1, $2)`, AlertsChannel, string(payload))
+	return err
+}
+
+// RuleStateKey names one rule's state for one patient.
+type RuleStateKey struct{ Patient, Rule string }
+
+// OpenAlertKey names the one open alert a patient may have per rule, direction and (no-data) device.
+type OpenAlertKey struct{ Patient, Rule, Direction, Device string }
+
+// KeyOf is the alert's open-alert key.
+func KeyOf(a rpm.Alert) OpenAlertKey {
+	return OpenAlertKey{a.PatientID, a.RuleID, a.Direction, a.DeviceID}
+}
+
+// AlertScope is what the alert engine knows about the patients of one transaction.
+type AlertScope struct {
+	// Rules in force for each patient, after overrides, enabled only.
+	Rules  map[string][]rpm.AlertRule
+	States map[RuleStateKey][]byte
+	Open   map[OpenAlertKey]rpm.Alert
+	// NEWS2 inputs, when asked for: the latest reading of each code, the clinician's latest
+	// assessments, and the SpO₂ scale.
+	Latest      map[string]map[string]rpm.Reading
+	Assessments map[string]map[string]rpm.ClinicalAssessment
+	Scale2      map[string]bool
+}
+
+// Load reads the rules, states and open alerts of the transaction's patients, and their NEWS2
+// inputs for news2Codes (none when empty), in one round trip.
+func (a *AlertTx) Load(ctx context.Context, news2Codes []string) (*AlertScope, error) {
+	sc := &AlertScope{States: map[RuleStateKey][]byte{}, Open: map[OpenAlertKey]rpm.Alert{}}
+	b := &pgx.Batch{}
+	var rules []rpm.AlertRule
+	teams := map[string][]string{}
+	b.Queue(`SELECT `+ruleColumns+` FROM alert_rules r
+		WHERE r.scope = 'hospital'
+		   OR r.team_id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = ANY($1::uuid[]))
+		   OR r.patient_id = ANY($1::uuid[])`, a.patients).Query(func(rows pgx.Rows) error {
+		var err error
+		rules, err = pgx.CollectRows(rows, scanRule)
+		return err
+	})
+	b.Queue(`SELECT patient_id::text, team_id::text FROM patient_care_teams WHERE patient_id = ANY($1::uuid[])`, a.patients).
+		Query(func(rows pgx.Rows) error {
+			var p, t string
+			_, err := pgx.ForEachRow(rows, []any{&p, &t}, func() error { teams[p] = append(teams[p], t); return nil })
+			return err
+		})
+	b.Queue(`SELECT patient_id::text, rule_id::text, state FROM alert_rule_states WHERE patient_id = ANY($1::uuid[])`, a.patients).
+		Query(func(rows pgx.Rows) error {
+			var k RuleStateKey
+			var st []byte
+			_, err := pgx.ForEachRow(rows, []any{&k.Patient, &k.Rule, &st}, func() error { sc.States[k] = slices.Clone(st); return nil })
+			return err
+		})
+	b.Queue(`SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.patient_id = ANY($1::uuid[]) AND a.state <> 'resolved'`, a.patients).Query(func(rows pgx.Rows) error {
+		open, err := pgx.CollectRows(rows, scanAlert)
+		for _, al := range open {
+			sc.Open[KeyOf(al)] = al
+		}
+		return err
+	})
+	if len(news2Codes) > 0 {
+		sc.Latest, sc.Assessments, sc.Scale2 = map[string]map[string]rpm.Reading{}, map[string]map[string]rpm.ClinicalAssessment{}, map[string]bool{}
+		b.Queue(latestSQL, a.patients, news2Codes).Query(func(rows pgx.Rows) error {
+			latest, err := collectReadings(rows)
+			for _, r := range latest {
+				if sc.Latest[r.PatientID] == nil {
+					sc.Latest[r.PatientID] = map[string]rpm.Reading{}
+				}
+				sc.Latest[r.PatientID][r.Code] = r
+			}
+			return err
+		})
+		queueAssessments(b, a.patients, sc.Assessments, sc.Scale2)
+	}
+	if err := a.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("load alert scope: %w", err)
+	}
+	sc.Rules = EffectiveRules(rules, a.patients, teams)
+	return sc, nil
+}
+
+// latestSQL is the latest reading of each code ($2) for each patient ($1): one index probe per pair.
+const latestSQL = `
+	SELECT r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at
+	FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest($2::text[]) AS c(code)
+	CROSS JOIN LATERAL (
+		SELECT * FROM readings r WHERE r.patient_id = p.id AND r.code = c.code
+		ORDER BY r.effective_at DESC LIMIT 1) r`
+
+func queueAssessments(b *pgx.Batch, patients []string, into map[string]map[string]rpm.ClinicalAssessment, scale2 map[string]bool) {
+	b.Queue(`
+		SELECT p.id::text, k.kind, c.value, c.recorded_at, coalesce(c.recorded_by::text, '')
+		FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest(ARRAY['supplemental_oxygen', 'consciousness']) AS k(kind)
+		CROSS JOIN LATERAL (
+			SELECT * FROM clinical_assessments c WHERE c.patient_id = p.id AND c.kind = k.kind
+			ORDER BY c.recorded_at DESC LIMIT 1) c`, patients).Query(func(rows pgx.Rows) error {
+		var p string
+		var c rpm.ClinicalAssessment
+		_, err := pgx.ForEachRow(rows, []any{&p, &c.Kind, &c.Value, &c.RecordedAt, &c.RecordedBy}, func() error {
+			if into[p] == nil {
+				into[p] = map[string]rpm.ClinicalAssessment{}
+			}
+			into[p][c.Kind] = c
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT id::text FROM patients WHERE id = ANY($1::uuid[]) AND spo2_scale = 2`, patients).Query(func(rows pgx.Rows) error {
+		var p string
+		_, err := pgx.ForEachRow(rows, []any{&p}, func() error { scale2[p] = true; return nil })
+		return err
+	})
+}
+
+// EffectiveRules resolves which rules are in force for each patient: the hospital's, those of the
+// patient's teams and the patient's own, where a narrower rule replaces the wider one it overrides,
+// and disabled rules (an override may switch a rule off) are left out.
+func EffectiveRules(rules []rpm.AlertRule, patients []string, teams map[string][]string) map[string][]rpm.AlertRule {
+	out := make(map[string][]rpm.AlertRule, len(patients))
+	for _, p := range patients {
+		var applies []rpm.AlertRule
+		for _, r := range rules {
+			switch {
+			case r.Scope == rpm.ScopeHospital,
+				r.Scope == rpm.ScopeTeam && slices.Contains(teams[p], r.TeamID),
+				r.Scope == rpm.ScopePatient && r.PatientID == p:
+				applies = append(applies, r)
+			}
+		}
+		replaced := map[string]bool{}
+		for _, r := range applies {
+			if r.Overrides != "" {
+				replaced[r.Overrides] = true
+			}
+		}
+		for _, r := range applies {
+			if r.Enabled && !replaced[r.ID] {
+				out[p] = append(out[p], r)
+			}
+		}
+	}
+	return out
+}
+
+// StateWrite sets (or, when State is nil, clears) one rule's state for one patient.
+type StateWrite struct {
+	Key   RuleStateKey
+	State []byte
+}
+
+// AlertWrite is a new alert (ID empty) or a changed one, with the events to append to its history.
+type AlertWrite struct {
+	Alert  rpm.Alert
+	Events []rpm.AlertEvent
+}
+
+// SaveStates writes rule states.
+func (a *AlertTx) SaveStates(ctx context.Context, writes []StateWrite) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	var setP, setR, delP, delR []string
+	var setS [][]byte
+	for _, w := range writes {
+		if w.State == nil {
+			delP, delR = append(delP, w.Key.Patient), append(delR, w.Key.Rule)
+			continue
+		}
+		setP, setR, setS = append(setP, w.Key.Patient), append(setR, w.Key.Rule), append(setS, w.State)
+	}
+	b := &pgx.Batch{}
+	if len(setP) > 0 {
+		b.Queue(`
+			INSERT INTO alert_rule_states (patient_id, rule_id, state, updated_at)
+			SELECT p, r, s, $4 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS t(p, r, s) ORDER BY p, r
+			ON CONFLICT (patient_id, rule_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+			setP, setR, setS, a.now)
+	}
+	if len(delP) > 0 {
+		b.Queue(`DELETE FROM alert_rule_states s USING unnest($1::uuid[], $2::uuid[]) AS t(p, r)
+			WHERE s.patient_id = t.p AND s.rule_id = t.r`, delP, delR)
+	}
+	if err := a.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("save rule states: %w", err)
+	}
+	return nil
+}
+
+// SaveAlert inserts or updates an alert of one of the transaction's patients, appends its events,
+// queues their webhook deliveries, and returns the alert with its id.
+func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error) {
+	al := w.Alert
+	if !slices.Contains(a.patients, al.PatientID) {
+		return al, errors.New("save alert: the transaction does not hold this patient's alert lock")
+	}
+	args := []any{al.PatientID, al.RuleID, al.Direction, nullID(al.DeviceID), al.Severity, al.State, al.Tier, al.Summary,
+		al.OpenedAt, al.LastTriggeredAt, nullTime(al.AcknowledgedAt), nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt),
+		al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1)}
+	var err error
+	if al.ID == "" {
+		err = a.tx.QueryRow(ctx, `
+			INSERT INTO alerts (patient_id, rule_id, direction, device_id, severity, state, tier, summary, opened_at,
+			                    last_triggered_at, acknowledged_at, snoozed_until, resolved_at, actionable, escalated_at, trigger_count)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`, args...).Scan(&al.ID)
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = a.tx.Exec(ctx, `
+			UPDATE alerts SET severity = $5, state = $6, tier = $7, summary = $8, last_triggered_at = $10,
+			       acknowledged_at = $11, snoozed_until = $12, resolved_at = $13, actionable = $14, escalated_at = $15,
+			       trigger_count = $16
+			WHERE id = $17 AND patient_id = $1 AND rule_id = $2`, append(args, al.ID)...)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = ErrNotFound
+		}
+	}
+	if err != nil {
+		if isUniqueViolation(err) {
+			err = ErrConflict
+		}
+		return al, fmt.Errorf("save alert: %w", err)
+	}
+	for _, ev := range w.Events {
+		if err := a.addEvent(ctx, al, ev); err != nil {
+			return al, err
+		}
+	}
+	a.changed = append(a.changed, al.ID)
+	a.touched = append(a.touched, al.PatientID)
+	return al, nil
+}
+
+// addEvent appends one event to an alert's history and queues it for the webhooks of the
+// patient's care teams.
+func (a *AlertTx) addEvent(ctx context.Context, al rpm.Alert, ev rpm.AlertEvent) error {
+	at := ev.At
+	if at.IsZero() {
+		at = a.now
+	}
+	_, err := a.tx.Exec(ctx, `
+		WITH ev AS (
+			INSERT INTO alert_events (alert_id, at, kind, actor_id, note) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, at, kind)
+		INSERT INTO webhook_deliveries (webhook_id, event_id, payload, next_attempt_at)
+		SELECT w.id, ev.id, jsonb_build_object(
+			'event', ev.kind, 'at', ev.at, 'note', $5::text,
+			'alert', jsonb_build_object('id', al.id, 'patient', al.patient_id, 'rule', al.rule_id, 'kind', r.kind,
+				'code', r.code, 'severity', al.severity, 'state', al.state, 'tier', al.tier, 'summary', al.summary,
+				'opened_at', al.opened_at),
+			'team', w.team_id), ev.at
+		FROM ev, alerts al JOIN alert_rules r ON r.id = al.rule_id, team_webhooks w
+		WHERE al.id = $1 AND w.enabled
+		  AND w.team_id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = al.patient_id)`,
+		al.ID, at, ev.Kind, nullID(ev.ActorID), ev.Note)
+	if err != nil {
+		return fmt.Errorf("save alert event: %w", err)
+	}
+	return nil
+}
+
+// LockedAlert reads one alert of the transaction's patients, locked for update.
+func (a *AlertTx) LockedAlert(ctx context.Context, id string) (rpm.Alert, error) {
+	if !rpm.IsID(id) {
+		return rpm.Alert{}, ErrNotFound
+	}
+	rows, err := a.tx.Query(ctx, `SELECT `+alertColumns+`
+		FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = $1 AND a.patient_id = ANY($2::uuid[])
+		FOR UPDATE OF a`, id, a.patients)
+	if err != nil {
+		return rpm.Alert{}, err
+	}
+	al, err := pgx.CollectExactlyOneRow(rows, scanAlert)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return al, ErrNotFound
+	}
+	return al, err
+}
+
+// ruleColumns is the select list of scanRule, over alert_rules r.
+const ruleColumns = `r.id::text, r.scope, coalesce(r.team_id::text, ''), coalesce(r.patient_id::text, ''),
+	coalesce(r.overrides::text, ''), r.kind, coalesce(r.code, ''), r.severity, r.params, r.enabled, r.updated_at,
+	coalesce(r.updated_by::text, ''), r.change_reason`
+
+func scanRule(row pgx.CollectableRow) (rpm.AlertRule, error) {
+	var r rpm.AlertRule
+	err := row.Scan(&r.ID, &r.Scope, &r.TeamID, &r.PatientID, &r.Overrides, &r.Kind, &r.Code, &r.Severity, &r.Params,
+		&r.Enabled, &r.UpdatedAt, &r.UpdatedBy, &r.ChangeReason)
+	return r, err
+}
+
+// alertColumns is the select list of scanAlert, over alerts a joined with alert_rules r.
+const alertColumns = `a.id::text, a.patient_id::text, a.rule_id::text, r.kind, coalesce(r.code, ''),
+	coalesce(a.device_id::text, ''), a.direction, a.severity, a.state, a.tier, a.summary, a.opened_at,
+	a.last_triggered_at, a.trigger_count, a.escalated_at, a.acknowledged_at, a.snoozed_until, a.resolved_at, a.actionable`
+
+func scanAlert(row pgx.CollectableRow) (rpm.Alert, error) {
+	var a rpm.Alert
+	var ack, snooze, resolved *time.Time
+	err := row.Scan(&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
+		&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
+		&resolved, &a.Actionable)
+	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
+	return a, err
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}

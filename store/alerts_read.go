@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// AlertListing is an alert with what a list shows next to it.
+type AlertListing struct {
+	rpm.Alert
+	PatientName string
+}
+
+// AlertFilter narrows VisibleAlerts.
+type AlertFilter struct {
+	// State: "open" (firing or acknowledged), "firing", "acknowledged", "resolved", or "" for all.
+	State   string
+	Patient string
+	Limit   int
+}
+
+// VisibleAlerts returns the alerts of patients userID may see at now, most urgent first (firing
+// before acknowledged before resolved, high before low, newest first), and the patients listed.
+func (s *Store) VisibleAlerts(ctx context.Context, userID string, now time.Time, f AlertFilter) ([]AlertListing, error) {
+	if f.Limit <= 0 {
+		f.Limit = 200
+	}
+	states := map[string][]string{"open": {"firing", "acknowledged"}, "firing": {"firing"},
+		"acknowledged": {"acknowledged"}, "resolved": {"resolved"}, "": {"firing", "acknowledged", "resolved"}}[f.State]
+	if states == nil {
+		return nil, fmt.Errorf("store: visible alerts: unknown state %q", f.State)
+	}
+	rows, err := s.pool.Query(ctx, accessSQL+`
+		SELECT `+alertColumns+`, p.given_name || ' ' || p.family_name
+		FROM visible v JOIN alerts a ON a.patient_id = v.patient_id JOIN alert_rules r ON r.id = a.rule_id
+		JOIN patients p ON p.id = a.patient_id
+		WHERE a.state = ANY($3) AND ($4 = '' OR a.patient_id::text = $4)
+		ORDER BY array_position(ARRAY['firing', 'acknowledged', 'resolved'], a.state),
+		         array_position(ARRAY['high', 'medium', 'low'], a.severity), a.last_triggered_at DESC
+		LIMIT $5`, userID, now, states, f.Patient, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: visible alerts: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanListing)
+	if err != nil {
+		return nil, fmt.Errorf("store: visible alerts: %w", err)
+	}
+	return list, nil
+}
+
+func scanListing(row pgx.CollectableRow) (AlertListing, error) {
+	var l AlertListing
+	var ack, snooze, resolved *time.Time
+	a := &l.Alert
+	err := row.Scan(&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
+		&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
+		&resolved, &a.Actionable, &l.PatientName)
+	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
+	return l, err
+}
+
+// Alert returns one alert.
+func (s *Store) Alert(ctx context.Context, id string) (rpm.Alert, error) {
+	if !rpm.IsID(id) {
+		return rpm.Alert{}, ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = $1`, id)
+	if err != nil {
+		return rpm.Alert{}, fmt.Errorf("store: alert: %w", err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, scanAlert)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("store: alert: %w", err)
+	}
+	return a, nil
+}
+
+// AlertsByID returns the alerts with these ids that exist.
+func (s *Store) AlertsByID(ctx context.Context, ids []string) ([]rpm.Alert, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts by id: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts by id: %w", err)
+	}
+	return list, nil
+}
+
+// AlertsChangedSince returns alerts with an event after since: what a listener that was away
+// missed.
+func (s *Store) AlertsChangedSince(ctx context.Context, since time.Time) ([]rpm.Alert, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.id IN (SELECT alert_id FROM alert_events WHERE at > $1) OR a.last_triggered_at > $1`, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts changed: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts changed: %w", err)
+	}
+	return list, nil
+}
+
+// AlertEvents returns an alert's history, oldest first, with the actors' names.
+func (s *Store) AlertEvents(ctx context.Context, alertID string) ([]rpm.AlertEvent, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.id, e.alert_id::text, e.at, e.kind, coalesce(e.actor_id::text, ''), coalesce(u.display_name, ''), e.note
+		FROM alert_events e LEFT JOIN users u ON u.id = e.actor_id
+		WHERE e.alert_id = $1 ORDER BY e.at, e.id`, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert events: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.AlertEvent, error) {
+		var e rpm.AlertEvent
+		err := row.Scan(&e.ID, &e.AlertID, &e.At, &e.Kind, &e.ActorID, &e.ActorName, &e.Note)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: alert events: %w", err)
+	}
+	return list, nil
+}
+
+// RulesFor returns the rules in force for a patient, and every rule that could apply (hospital,
+// the patient's teams, the patient's own, disabled ones included) for the rules page.
+func (s *Store) RulesFor(ctx context.Context, patientID string) (inForce, all []rpm.AlertRule, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r
+		WHERE r.scope = 'hospital'
+		   OR r.team_id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = $1)
+		   OR r.patient_id = $1
+		ORDER BY r.kind, r.code, r.scope`, patientID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: rules: %w", err)
+	}
+	all, err = pgx.CollectRows(rows, scanRule)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: rules: %w", err)
+	}
+	teams, err := s.PatientTeams(ctx, patientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(teams))
+	for i, t := range teams {
+		ids[i] = t.ID
+	}
+	return EffectiveRules(all, []string{patientID}, map[string][]string{patientID: ids})[patientID], all, nil
+}
+
+// Rule returns one rule.
+func (s *Store) Rule(ctx context.Context, id string) (rpm.AlertRule, error) {
+	if !rpm.IsID(id) {
+		return rpm.AlertRule{}, ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.id = $1`, id)
+	if err != nil {
+		return rpm.AlertRule{}, fmt.Errorf("store: rule: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, scanRule)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: rule: %w", err)
+	}
+	return r, nil
+}

@@ -17,7 +17,46 @@ type Frame struct {
 	Patient  string         `json:"patient,omitempty"`
 	Readings []ReadingFrame `json:"readings,omitempty"`
 	NEWS2    *ScoreFrame    `json:"news2,omitempty"`
+	Alert    *AlertFrame    `json:"alert,omitempty"`
 	Message  string         `json:"message,omitempty"`
+}
+
+// AlertFrame is an alert on the wire (frame type "alert", and the JSON API's alert object). Times
+// that have not happened are omitted.
+type AlertFrame struct {
+	ID              string     `json:"id"`
+	Patient         string     `json:"patient"`
+	Rule            string     `json:"rule"`
+	Kind            string     `json:"kind"`
+	Code            string     `json:"code,omitempty"`
+	Device          string     `json:"device,omitempty"`
+	Direction       string     `json:"direction,omitempty"`
+	Severity        string     `json:"severity"`
+	State           string     `json:"state"`
+	Tier            int        `json:"tier"`
+	Summary         string     `json:"summary"`
+	OpenedAt        time.Time  `json:"opened_at"`
+	LastTriggeredAt time.Time  `json:"last_triggered_at"`
+	TriggerCount    int        `json:"trigger_count"`
+	AcknowledgedAt  *time.Time `json:"acknowledged_at,omitempty"`
+	SnoozedUntil    *time.Time `json:"snoozed_until,omitempty"`
+	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
+	Actionable      *bool      `json:"actionable,omitempty"`
+}
+
+// AlertFrameOf is an alert as the wire carries it.
+func AlertFrameOf(a rpm.Alert) *AlertFrame {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	return &AlertFrame{ID: a.ID, Patient: a.PatientID, Rule: a.RuleID, Kind: a.RuleKind, Code: a.Code, Device: a.DeviceID,
+		Direction: a.Direction, Severity: a.Severity, State: a.State, Tier: a.Tier, Summary: a.Summary,
+		OpenedAt: a.OpenedAt, LastTriggeredAt: a.LastTriggeredAt, TriggerCount: a.TriggerCount,
+		AcknowledgedAt: opt(a.AcknowledgedAt), SnoozedUntil: opt(a.SnoozedUntil), ResolvedAt: opt(a.ResolvedAt),
+		Actionable: a.Actionable}
 }
 
 // ScoreFrame is a patient's current NEWS2 (frame type "news2"); partial means some parameter was

@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
@@ -26,6 +27,7 @@ type Handlers struct {
 	rp       *auth.RelyingParty
 	intake   *ingest.Service
 	hub      *live.Hub
+	alerts   *watch.Engine
 	// liveRecheck is how often a live connection's access is checked again.
 	liveRecheck time.Duration
 	demo        *store.DemoHospital
@@ -40,6 +42,8 @@ type Options struct {
 	RelyingParty *auth.RelyingParty
 	Intake       *ingest.Service
 	Hub          *live.Hub
+	// Alerts is the alert engine: clinicians' actions on alerts go through it.
+	Alerts *watch.Engine
 	// LiveRecheck is how often live connections re-apply the access policy (default 30 s).
 	LiveRecheck time.Duration
 	// Demo is the demo hospital on a demo instance, nil otherwise.
@@ -53,7 +57,7 @@ type Options struct {
 
 // New returns the handlers over the store.
 func New(st *store.Store, opts Options) *Handlers {
-	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, hub: opts.Hub, demo: opts.Demo,
+	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, hub: opts.Hub, alerts: opts.Alerts, demo: opts.Demo,
 		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now

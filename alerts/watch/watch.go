@@ -29,6 +29,7 @@ type Engine struct {
 	store *store.Store
 	opts  Options
 	log   *slog.Logger
+	cache ruleCache
 }
 
 // New returns the engine.

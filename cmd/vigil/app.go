@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/auth/provider"
 	"github.com/vigil-rpm/vigil/handlers"
@@ -39,6 +40,7 @@ type app struct {
 	sessions  *auth.Sessions
 	intake    *ingest.Service
 	relay     *live.Relay
+	alerts    *watch.Engine
 	server    *web.Server
 	retention time.Duration
 }
@@ -59,6 +61,8 @@ type appOptions struct {
 	// Intake tunes device intake; RejectedRetention is how long rejected readings are kept.
 	Intake            ingest.Options
 	RejectedRetention time.Duration
+	// Alerts tunes the alert engine.
+	Alerts watch.Options
 	Log               *slog.Logger
 }
 
@@ -91,9 +95,13 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	relay := live.NewRelay(hub, live.PGBus{Store: st}, st, opts.Log)
 	opts.Intake.Log = opts.Log
 	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
+	opts.Alerts.Log = opts.Log
+	engine := watch.New(st, opts.Alerts)
+	opts.Intake.Evaluator = engine
 	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
-		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
+		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Alerts: engine,
+		LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
 	relay.FollowUp = h.NEWS2Frames
@@ -104,7 +112,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	if opts.RejectedRetention == 0 {
 		opts.RejectedRetention = defaultRejectedRetention
 	}
-	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, server: server, retention: opts.RejectedRetention}, nil
+	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, alerts: engine, server: server, retention: opts.RejectedRetention}, nil
 }
 
 // builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party

@@ -1,0 +1,282 @@
+package watch
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
+)
+
+// news2Codes are the measured NEWS2 parameters.
+var news2Codes = []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
+
+// newEpisode is how long a condition must have been quiet for its return to be recorded as a new
+// "retriggered" event on the open alert; closer repeats only count.
+const newEpisode = 15 * time.Minute
+
+// EvaluateStored runs the rules in force for the readings' patients over the readings, inside the
+// transaction that stored them (store.Evaluator). Readings are taken in time order per patient;
+// states, alerts and events are saved in the same transaction.
+func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored []rpm.Reading) error {
+	var codes []string
+	if slices.ContainsFunc(stored, func(r rpm.Reading) bool { return slices.Contains(news2Codes, r.Code) }) {
+		codes = news2Codes
+	}
+	sc, err := tx.Load(ctx, codes)
+	if err != nil {
+		return err
+	}
+	byPatient := map[string][]rpm.Reading{}
+	for _, r := range stored {
+		byPatient[r.PatientID] = append(byPatient[r.PatientID], r)
+	}
+	ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
+	for _, p := range tx.Patients() {
+		readings := byPatient[p]
+		slices.SortStableFunc(readings, func(a, b rpm.Reading) int { return a.EffectiveAt.Compare(b.EffectiveAt) })
+		for _, stored := range sc.Rules[p] {
+			rule, ok := e.rule(stored)
+			if !ok {
+				continue
+			}
+			switch rule.Kind {
+			case alerts.Threshold, alerts.RateOfChange:
+				ev.series(p, rule, readings)
+			case alerts.NoData:
+				ev.dataArrived(p, rule, readings)
+			case alerts.NEWS2Rule:
+				if codes != nil && slices.ContainsFunc(readings, func(r rpm.Reading) bool { return slices.Contains(news2Codes, r.Code) }) {
+					ev.news2(p, rule)
+				}
+			}
+		}
+	}
+	return ev.save(ctx)
+}
+
+// evaluation is one transaction's work: the alerts it changes and the states it writes.
+type evaluation struct {
+	engine  *Engine
+	tx      *store.AlertTx
+	scope   *store.AlertScope
+	open    map[store.OpenAlertKey]rpm.Alert
+	now     time.Time
+	writes  map[store.OpenAlertKey]*store.AlertWrite // open alerts changed or opened
+	closed  []store.AlertWrite                       // alerts resolved (saved first, freeing their key)
+	changes []store.StateWrite
+}
+
+// series feeds a threshold or rate-of-change rule the patient's readings of its code.
+func (ev *evaluation) series(patient string, rule alerts.Rule, readings []rpm.Reading) {
+	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
+	before := ev.scope.States[key]
+	st := alerts.DecodeState(before)
+	for _, r := range readings {
+		if r.Code != rule.Code {
+			continue
+		}
+		var tr alerts.Transition
+		st, tr = rule.Evaluate(st, r)
+		ev.apply(patient, rule, tr, r.EffectiveAt, rule.Summary(r.Value), rule.Severity)
+	}
+	ev.setState(key, before, alerts.EncodeState(st))
+}
+
+// news2 scores the patient now and fires or resolves the NEWS2 rule's alert.
+func (ev *evaluation) news2(patient string, rule alerts.Rule) {
+	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
+	before := ev.scope.States[key]
+	st := alerts.DecodeState(before)
+	in := alerts.NEWS2Input{Latest: ev.scope.Latest[patient], Scale2: ev.scope.Scale2[patient]}
+	fresh := ev.engine.opts.AssessmentFreshness
+	if a, ok := ev.scope.Assessments[patient][rpm.AssessOxygen]; ok && ev.now.Sub(a.RecordedAt) <= fresh {
+		on := a.Value == rpm.OnOxygen
+		in.OnOxygen = &on
+	}
+	if a, ok := ev.scope.Assessments[patient][rpm.AssessConsciousness]; ok && ev.now.Sub(a.RecordedAt) <= fresh {
+		in.Consciousness = alerts.Consciousness(a.Value)
+	}
+	score := alerts.ComputeNEWS2(in, ev.now, ev.engine.opts.NEWS2Freshness)
+	holds := rule.EvaluateNEWS2(score)
+	switch {
+	case holds && !st.Firing:
+		st.Firing = true
+		ev.apply(patient, rule, alerts.Fire, ev.now, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
+	case holds:
+		ev.apply(patient, rule, alerts.Retrigger, ev.now, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
+	case st.Firing:
+		st.Firing = false
+		ev.apply(patient, rule, alerts.Resolve, ev.now, "", "")
+	}
+	ev.setState(key, before, alerts.EncodeState(st))
+}
+
+// dataArrived resolves a no-data rule's open alerts of the devices that sent its code again.
+func (ev *evaluation) dataArrived(patient string, rule alerts.Rule, readings []rpm.Reading) {
+	for _, r := range readings {
+		if r.Code != rule.Code {
+			continue
+		}
+		key := store.OpenAlertKey{Patient: patient, Rule: rule.ID, Device: r.DeviceID}
+		if _, open := ev.current(key); open {
+			ev.resolve(key, r.EffectiveAt)
+		}
+	}
+}
+
+func (ev *evaluation) setState(key store.RuleStateKey, before, after []byte) {
+	if !bytes.Equal(before, after) {
+		ev.changes = append(ev.changes, store.StateWrite{Key: key, State: after})
+	}
+}
+
+// current is the open alert of key as this evaluation has left it so far.
+func (ev *evaluation) current(key store.OpenAlertKey) (rpm.Alert, bool) {
+	if w, ok := ev.writes[key]; ok {
+		return w.Alert, true
+	}
+	a, ok := ev.open[key]
+	return a, ok
+}
+
+// apply turns a rule's transition into the alert's next step.
+func (ev *evaluation) apply(patient string, rule alerts.Rule, tr alerts.Transition, at time.Time, summary string, severity alerts.Severity) {
+	key := store.OpenAlertKey{Patient: patient, Rule: rule.ID, Direction: string(rule.Direction)}
+	al, open := ev.current(key)
+	switch {
+	case tr == alerts.None:
+	case tr == alerts.Resolve:
+		if open {
+			ev.resolve(key, at)
+		}
+	case !open: // a new alert, or the condition holds on after a clinician resolved the last one
+		l, event := alerts.Open(at, severity, rule.Direction)
+		al = withLifecycle(rpm.Alert{PatientID: patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
+			Summary: summary, TriggerCount: 1}, l)
+		al.EscalatedAt = ev.now // escalation counts from when Vigil raised it, even for a late upload
+		ev.put(key, al, eventOf(event))
+	default:
+		quiet := at.Sub(al.LastTriggeredAt)
+		l, event, err := lifecycleOf(al).Retrigger(at)
+		if err != nil {
+			return
+		}
+		wasState := al.State
+		al = withLifecycle(al, l)
+		al.Summary, al.TriggerCount = summary, al.TriggerCount+1
+		if severity != "" && rank(severity) > rank(alerts.Severity(al.Severity)) {
+			al.Severity = string(severity)
+		}
+		if al.State != wasState {
+			al.EscalatedAt = ev.now
+		}
+		if al.State != wasState || quiet >= newEpisode {
+			ev.put(key, al, eventOf(event))
+		} else {
+			ev.put(key, al)
+		}
+	}
+}
+
+func rank(s alerts.Severity) int {
+	return map[alerts.Severity]int{alerts.Low: 1, alerts.Medium: 2, alerts.High: 3}[s]
+}
+
+// resolve auto-resolves the open alert of key.
+func (ev *evaluation) resolve(key store.OpenAlertKey, at time.Time) {
+	al, _ := ev.current(key)
+	l, event, err := lifecycleOf(al).AutoResolve(at)
+	if err != nil {
+		return
+	}
+	w := ev.take(key)
+	w.Alert = withLifecycle(al, l)
+	w.Events = append(w.Events, eventOf(event))
+	delete(ev.open, key)
+	ev.closed = append(ev.closed, w)
+}
+
+// put records the open alert of key with more events.
+func (ev *evaluation) put(key store.OpenAlertKey, al rpm.Alert, events ...rpm.AlertEvent) {
+	if ev.writes == nil {
+		ev.writes = map[store.OpenAlertKey]*store.AlertWrite{}
+	}
+	w := ev.writes[key]
+	if w == nil {
+		w = &store.AlertWrite{}
+		ev.writes[key] = w
+	}
+	w.Alert, w.Events = al, append(w.Events, events...)
+}
+
+// take removes and returns key's pending write (empty if none).
+func (ev *evaluation) take(key store.OpenAlertKey) store.AlertWrite {
+	w := ev.writes[key]
+	delete(ev.writes, key)
+	if w == nil {
+		return store.AlertWrite{}
+	}
+	return *w
+}
+
+// save writes the evaluation: states, then resolved alerts, then open ones, in a fixed order.
+func (ev *evaluation) save(ctx context.Context) error {
+	if err := ev.tx.SaveStates(ctx, ev.changes); err != nil {
+		return err
+	}
+	for _, w := range ev.closed {
+		if _, err := ev.tx.SaveAlert(ctx, w); err != nil {
+			return err
+		}
+	}
+	keys := make([]store.OpenAlertKey, 0, len(ev.writes))
+	for k := range ev.writes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b store.OpenAlertKey) int {
+		return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Device, b.Device))
+	})
+	for _, k := range keys {
+		if _, err := ev.tx.SaveAlert(ctx, *ev.writes[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleCache keeps parsed rules by id and version, so a batch does not re-read every rule's JSON.
+type ruleCache struct {
+	mu    sync.Mutex
+	rules map[string]cachedRule
+}
+
+type cachedRule struct {
+	version time.Time
+	rule    alerts.Rule
+	ok      bool
+}
+
+// rule parses a stored rule, once per version. A rule that does not parse is skipped, and said so
+// once.
+func (e *Engine) rule(s rpm.AlertRule) (alerts.Rule, bool) {
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	if c, ok := e.cache.rules[s.ID]; ok && c.version.Equal(s.UpdatedAt) {
+		return c.rule, c.ok
+	}
+	r, err := alerts.ParseRule(s)
+	if err != nil {
+		e.log.Warn("an alert rule is not valid and is not evaluated", "rule", s.ID, "err", err)
+	}
+	if e.cache.rules == nil {
+		e.cache.rules = map[string]cachedRule{}
+	}
+	e.cache.rules[s.ID] = cachedRule{version: s.UpdatedAt, rule: r, ok: err == nil}
+	return r, err == nil
+}

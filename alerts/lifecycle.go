@@ -93,6 +93,16 @@ func (a Alert) Snooze(at, until time.Time, actor, note string) (Alert, Event, er
 	return a, Event{Kind: EventSnoozed, At: at, Actor: actor, Note: note}, nil
 }
 
+// SnoozeEnded fires a snoozed alert again when its snooze has run out and it is still open. ok is
+// false when that is not due.
+func (a Alert) SnoozeEnded(now time.Time) (next Alert, ev Event, ok bool) {
+	if a.State != Acknowledged || a.SnoozedUntil.IsZero() || now.Before(a.SnoozedUntil) {
+		return a, Event{}, false
+	}
+	a.State, a.SnoozedUntil, a.EscalatedAt = Firing, time.Time{}, now
+	return a, Event{Kind: EventRetriggered, At: now, Note: "snooze ended"}, true
+}
+
 // Resolve ends the alert by hand, with a note.
 func (a Alert) Resolve(at time.Time, actor, note string) (Alert, Event, error) {
 	if a.State == Resolved {

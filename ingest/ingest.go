@@ -170,10 +170,12 @@ func (s *Service) Accept(ctx context.Context, deviceID string, body []byte) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	var stored []rpm.Reading
 	for k, o := range out {
 		switch o {
 		case store.Stored:
 			res.Accepted++
+			stored = append(stored, jb.readings[k])
 		case store.Duplicate:
 			res.Duplicates++
 		case store.Unassigned:
@@ -181,6 +183,7 @@ func (s *Service) Accept(ctx context.Context, deviceID string, body []byte) (Res
 				Message: "The device was not assigned to a patient at the reading's time."})
 		}
 	}
+	s.status.noteReadings(stored)
 	return res, nil
 }
 

@@ -26,10 +26,25 @@ type statusBook struct {
 	mu      sync.Mutex
 	latest  map[string]rpm.DeviceReport
 	history map[string]rpm.DeviceReport // the last report appended to each device's history
+	metrics map[store.DeviceMetric]time.Time
 }
 
 func newStatusBook(st *store.Store, log *slog.Logger) *statusBook {
-	return &statusBook{store: st, log: log, latest: map[string]rpm.DeviceReport{}, history: map[string]rpm.DeviceReport{}}
+	return &statusBook{store: st, log: log, latest: map[string]rpm.DeviceReport{}, history: map[string]rpm.DeviceReport{},
+		metrics: map[store.DeviceMetric]time.Time{}}
+}
+
+// noteReadings remembers the time of each device's latest stored reading of each code, for the
+// no-data timer.
+func (b *statusBook) noteReadings(readings []rpm.Reading) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range readings {
+		k := store.DeviceMetric{DeviceID: r.DeviceID, Code: r.Code}
+		if r.EffectiveAt.After(b.metrics[k]) {
+			b.metrics[k] = r.EffectiveAt
+		}
+	}
 }
 
 // note remembers a device's report, field by field: a later report's time wins, and each of
@@ -82,6 +97,7 @@ func (b *statusBook) run(ctx context.Context) {
 // flush writes the reports gathered since the last flush in one statement. On failure they are
 // kept (unless newer ones arrived) for the next try.
 func (b *statusBook) flush(ctx context.Context) {
+	b.flushMetrics(ctx)
 	b.mu.Lock()
 	pending := b.latest
 	b.latest = make(map[string]rpm.DeviceReport, len(pending))
@@ -110,4 +126,25 @@ func (b *statusBook) flush(ctx context.Context) {
 		}
 	}
 	b.mu.Unlock()
+}
+
+// flushMetrics writes the devices' latest reading times; on failure they are kept for the next try.
+func (b *statusBook) flushMetrics(ctx context.Context) {
+	b.mu.Lock()
+	pending := b.metrics
+	b.metrics = make(map[store.DeviceMetric]time.Time, len(pending))
+	b.mu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	if err := b.store.RecordDeviceMetrics(ctx, pending); err != nil {
+		b.log.Warn("recording devices' latest readings failed; will retry", slog.Int("metrics", len(pending)), slog.Any("err", err))
+		b.mu.Lock()
+		for k, at := range pending {
+			if at.After(b.metrics[k]) {
+				b.metrics[k] = at
+			}
+		}
+		b.mu.Unlock()
+	}
 }

@@ -166,6 +166,7 @@ func (r *Relay) Run(ctx context.Context) {
 		go r.runFollowUps(ctx)
 	}
 	go r.runAnnouncements(ctx)
+	go r.runAlerts(ctx)
 	connected := false
 	_ = r.bus.Listen(ctx, func(n Notice) { r.receive(ctx, n) }, func() {
 		if connected {

@@ -296,22 +296,24 @@ func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error
 	if !slices.Contains(a.patients, al.PatientID) {
 		return al, errors.New("save alert: the transaction does not hold this patient's alert lock")
 	}
-	args := []any{al.PatientID, al.RuleID, al.Direction, nullID(al.DeviceID), al.Severity, al.State, al.Tier, al.Summary,
-		al.OpenedAt, al.LastTriggeredAt, nullTime(al.AcknowledgedAt), nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt),
-		al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1)}
 	var err error
 	if al.ID == "" {
 		err = a.tx.QueryRow(ctx, `
 			INSERT INTO alerts (patient_id, rule_id, direction, device_id, severity, state, tier, summary, opened_at,
 			                    last_triggered_at, acknowledged_at, snoozed_until, resolved_at, actionable, escalated_at, trigger_count)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`, args...).Scan(&al.ID)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			al.PatientID, al.RuleID, al.Direction, nullID(al.DeviceID), al.Severity, al.State, al.Tier, al.Summary,
+			al.OpenedAt, al.LastTriggeredAt, nullTime(al.AcknowledgedAt), nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt),
+			al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1)).Scan(&al.ID)
 	} else {
 		var tag pgconn.CommandTag
 		tag, err = a.tx.Exec(ctx, `
-			UPDATE alerts SET severity = $5, state = $6, tier = $7, summary = $8, last_triggered_at = $10,
-			       acknowledged_at = $11, snoozed_until = $12, resolved_at = $13, actionable = $14, escalated_at = $15,
-			       trigger_count = $16
-			WHERE id = $17 AND patient_id = $1 AND rule_id = $2`, append(args, al.ID)...)
+			UPDATE alerts SET severity = $2, state = $3, tier = $4, summary = $5, last_triggered_at = $6,
+			       acknowledged_at = $7, snoozed_until = $8, resolved_at = $9, actionable = $10, escalated_at = $11,
+			       trigger_count = $12
+			WHERE id = $1 AND patient_id = $13`,
+			al.ID, al.Severity, al.State, al.Tier, al.Summary, al.LastTriggeredAt, nullTime(al.AcknowledgedAt),
+			nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt), al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1), al.PatientID)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = ErrNotFound
 		}

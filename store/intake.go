@@ -217,6 +217,27 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 	return nil
 }
 
+// DeviceMetric names one code one device sends.
+type DeviceMetric struct{ DeviceID, Code string }
+
+// RecordDeviceMetrics keeps, for each device and code, the time of its latest reading (never moving
+// it back): the no-data timer watches it.
+func (s *Store) RecordDeviceMetrics(ctx context.Context, latest map[DeviceMetric]time.Time) error {
+	ids, codes := make([]string, 0, len(latest)), make([]string, 0, len(latest))
+	at := make([]time.Time, 0, len(latest))
+	for k, t := range latest {
+		ids, codes, at = append(ids, k.DeviceID), append(codes, k.Code), append(at, t)
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO device_metrics AS m (device_id, code, last_at)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ORDER BY 1, 2
+		ON CONFLICT (device_id, code) DO UPDATE SET last_at = greatest(m.last_at, EXCLUDED.last_at)`, ids, codes, at)
+	if err != nil {
+		return fmt.Errorf("store: record device metrics: %w", err)
+	}
+	return nil
+}
+
 // DeleteRejectedBefore removes rejected readings received before an instant (bounded retention)
 // and returns how many.
 func (s *Store) DeleteRejectedBefore(ctx context.Context, before time.Time) (int64, error) {

@@ -51,8 +51,8 @@ func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored [
 			case alerts.NoData:
 				ev.dataArrived(p, rule, readings)
 			case alerts.NEWS2Rule:
-				if codes != nil && slices.ContainsFunc(readings, func(r rpm.Reading) bool { return slices.Contains(news2Codes, r.Code) }) {
-					ev.news2(p, rule)
+				if at, ok := latestNEWS2Reading(readings); ok && codes != nil {
+					ev.news2(p, rule, at)
 				}
 			}
 		}
@@ -88,8 +88,20 @@ func (ev *evaluation) series(patient string, rule alerts.Rule, readings []rpm.Re
 	ev.setState(key, before, alerts.EncodeState(st))
 }
 
-// news2 scores the patient now and fires or resolves the NEWS2 rule's alert.
-func (ev *evaluation) news2(patient string, rule alerts.Rule) {
+// latestNEWS2Reading is the time of the latest reading of a NEWS2 parameter among readings (in
+// time order).
+func latestNEWS2Reading(readings []rpm.Reading) (time.Time, bool) {
+	for i := len(readings) - 1; i >= 0; i-- {
+		if slices.Contains(news2Codes, readings[i].Code) {
+			return readings[i].EffectiveAt, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// news2 scores the patient now and fires or resolves the NEWS2 rule's alert; at is the time of
+// the reading (or the clinician's entry) that changed the score.
+func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
 	before := ev.scope.States[key]
 	st := alerts.DecodeState(before)
@@ -107,12 +119,12 @@ func (ev *evaluation) news2(patient string, rule alerts.Rule) {
 	switch {
 	case holds && !st.Firing:
 		st.Firing = true
-		ev.apply(patient, rule, alerts.Fire, ev.now, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
+		ev.apply(patient, rule, alerts.Fire, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 	case holds:
-		ev.apply(patient, rule, alerts.Retrigger, ev.now, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
+		ev.apply(patient, rule, alerts.Retrigger, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 	case st.Firing:
 		st.Firing = false
-		ev.apply(patient, rule, alerts.Resolve, ev.now, "", "")
+		ev.apply(patient, rule, alerts.Resolve, at, "", "")
 	}
 	ev.setState(key, before, alerts.EncodeState(st))
 }

@@ -155,6 +155,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) e
 	background.Go(func() { a.sweep(bgCtx) })
 	background.Go(func() { a.intake.Run(bgCtx) })
 	background.Go(func() { a.relay.Run(bgCtx) })
+	background.Go(func() { a.alerts.RunTimers(bgCtx) })
 	var err error
 	select {
 	case err = <-served:

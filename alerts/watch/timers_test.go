@@ -1,0 +1,194 @@
+package watch_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vigil-rpm/vigil/alerts/watch"
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// clock is a test's now, moved by hand.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func postHR(t *testing.T, in *instance, device string, start time.Time, from, to int, v float64) {
+	t.Helper()
+	type reading struct {
+		ID    string  `json:"id"`
+		Code  string  `json:"code"`
+		Value float64 `json:"value"`
+		Unit  string  `json:"unit"`
+		At    string  `json:"at"`
+	}
+	var body struct {
+		Readings []reading `json:"readings"`
+	}
+	for sec := from; sec <= to; sec += 30 {
+		body.Readings = append(body.Readings, reading{ID: fmt.Sprint("hr-", sec), Code: rpm.CodeHeartRate, Value: v, Unit: "/min",
+			At: start.Add(time.Duration(sec) * time.Second).Format(time.RFC3339)})
+	}
+	b, _ := json.Marshal(body)
+	if _, err := in.intake.Accept(context.Background(), device, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type alertState struct {
+	ID, State, Severity, Direction string
+	Tier                           int
+	Events                         string
+}
+
+func openAlerts(t *testing.T, h *hospital, patient string) map[string]alertState {
+	t.Helper()
+	rows, err := h.conn.Query(context.Background(), `
+		SELECT a.id::text, a.state, a.severity, a.direction, a.tier,
+		       (SELECT string_agg(kind || coalesce(':' || nullif(note, ''), ''), ',' ORDER BY at, id) FROM alert_events e WHERE e.alert_id = a.id)
+		FROM alerts a WHERE a.patient_id = $1 AND a.state <> 'resolved'`, patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]alertState{}
+	for rows.Next() {
+		var a alertState
+		if err := rows.Scan(&a.ID, &a.State, &a.Severity, &a.Direction, &a.Tier, &a.Events); err != nil {
+			t.Fatal(err)
+		}
+		out[a.Direction] = a
+	}
+	return out
+}
+
+// TestEscalationAcknowledgementAndSnooze: an unacknowledged alert escalates after the team's
+// window, one tier at a time, with raised urgency; acknowledging stops it; acknowledging the low
+// heart rate alert does not touch a later high one; a snooze that runs out fires the alert again.
+func TestEscalationAcknowledgementAndSnooze(t *testing.T) {
+	h := newHospital(t)
+	clk := &clock{now: time.Now()}
+	in := newInstance(t, h.url, clk.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	if _, err := h.conn.Exec(ctx, `UPDATE care_teams SET ack_window = '5 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	start := h.start.Add(time.Hour)
+	postHR(t, in, d.DeviceID, start, 0, 180, 35) // below 40 for 3 min: the "below" alert (high)
+	low := openAlerts(t, h, patient)["below"]
+	if low.State != "firing" || low.Tier != 1 {
+		t.Fatalf("low heart rate alert: %+v", low)
+	}
+
+	clk.now = clk.now.Add(4 * time.Minute)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := openAlerts(t, h, patient)["below"]; a.Tier != 1 {
+		t.Fatalf("escalated before the window ran out: %+v", a)
+	}
+	clk.now = clk.now.Add(2 * time.Minute)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := openAlerts(t, h, patient)["below"]; a.Tier != 2 || a.Events != "fired,escalated:not acknowledged within 5m: now tier 2" {
+		t.Fatalf("after the window: %+v", a)
+	}
+	clk.now = clk.now.Add(6 * time.Minute)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := openAlerts(t, h, patient)["below"]; a.Tier != 3 {
+		t.Fatalf("after a second window: %+v", a)
+	}
+
+	if _, err := in.engine.Acknowledge(ctx, low.ID, patient, "", "on my way"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.engine.Acknowledge(ctx, low.ID, patient, "", ""); err != watch.ErrNotNow {
+		t.Errorf("acknowledging twice: %v, want ErrNotNow", err)
+	}
+	postHR(t, in, d.DeviceID, start, 600, 960, 140) // above 130 for 6 min: the "above" alert
+	both := openAlerts(t, h, patient)
+	// The fast rate cleared the acknowledged low alert; the high one is a new alert, firing: the
+	// acknowledgement was the low alert's only.
+	if _, open := both["below"]; open || both["above"].State != "firing" || both["above"].Severity != "medium" {
+		t.Fatalf("acknowledging the low alert must not silence the high one: %+v", both)
+	}
+
+	high := both["above"]
+	if _, err := in.engine.Snooze(ctx, high.ID, patient, "", time.Now().Add(time.Minute), "rechecking"); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = time.Now().Add(30 * time.Second)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := openAlerts(t, h, patient)["above"]; a.State != "acknowledged" {
+		t.Fatalf("snoozed alert fired before its snooze ended: %+v", a)
+	}
+	clk.now = time.Now().Add(2 * time.Minute)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := openAlerts(t, h, patient)["above"]; a.State != "firing" || a.Events != "fired,snoozed:rechecking,retriggered:snooze ended" {
+		t.Fatalf("after the snooze: %+v", a)
+	}
+	if _, err := in.engine.Resolve(ctx, high.ID, patient, "", "rate controlled"); err != nil {
+		t.Fatal(err)
+	}
+	if a, open := openAlerts(t, h, patient)["above"]; open {
+		t.Fatalf("resolved by hand, still open: %+v", a)
+	}
+}
+
+// TestNoDataTimer: a device that stops sending SpO₂ raises its no-data alert within the rule's
+// silence plus the timer's interval, and its next reading resolves it.
+func TestNoDataTimer(t *testing.T) {
+	h := newHospital(t)
+	ctx := context.Background()
+	d := h.devices[1]
+	patient := h.patient[d.DeviceID]
+	const silence = 6 * time.Second
+	if _, err := h.conn.Exec(ctx, `
+		INSERT INTO alert_rules (scope, patient_id, overrides, kind, code, severity, params, change_reason)
+		SELECT 'patient', $1, id, kind, code, severity, jsonb_set(params, '{silence}', '"6s"'), 'test'
+		FROM alert_rules WHERE scope = 'hospital' AND kind = 'no_data'`, patient); err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, h.url, time.Now)
+	timers, stop := context.WithCancel(ctx)
+	defer stop()
+	go in.engine.RunTimers(timers)
+
+	last := time.Now().Truncate(time.Second)
+	post(t, in, d.DeviceID, last.Add(-20*time.Second), "a", point{0, 97}, point{10, 97}, point{20, 96})
+	var raised time.Duration
+	deadline := time.Now().Add(silence + 10*time.Second)
+	for time.Now().Before(deadline) {
+		if a, ok := openAlerts(t, h, patient)[""]; ok && a.State == "firing" {
+			raised = time.Since(last)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if raised == 0 {
+		t.Fatalf("no no-data alert %s after the last reading", time.Since(last))
+	}
+	t.Logf("no-data alert raised %s after the last reading (silence %s, tick 200ms)", raised.Round(time.Millisecond), silence)
+	if raised < silence {
+		t.Errorf("raised after %s, before the silence of %s ran out", raised, silence)
+	}
+	if raised > silence+200*time.Millisecond+3*time.Second {
+		t.Errorf("raised after %s: later than the silence plus the timer's interval (and 3 s of slack)", raised)
+	}
+	post(t, in, d.DeviceID, time.Now().Add(-time.Second), "b", point{0, 97})
+	if a, ok := openAlerts(t, h, patient)[""]; ok {
+		t.Errorf("a new reading left the no-data alert open: %+v", a)
+	}
+}

@@ -63,7 +63,7 @@ type appOptions struct {
 	RejectedRetention time.Duration
 	// Alerts tunes the alert engine.
 	Alerts watch.Options
-	Log               *slog.Logger
+	Log    *slog.Logger
 }
 
 // newApp connects to the database and builds the server. The schema must already be current.

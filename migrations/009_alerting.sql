@@ -95,7 +95,7 @@ INSERT INTO alert_rules (scope, kind, code, severity, params, change_reason) VAL
     ('hospital', 'threshold', '59408-5', 'high',
      '{"unit": "%", "direction": "below", "limit": 90, "for": "2m", "clear": 92, "clear_for": "1m"}', 'Vigil default'),
     ('hospital', 'threshold', '8480-6', 'high',
-     '{"unit": "mm[Hg]", "direction": "below", "limit": 90, "repeat": 2, "clear": 100}', 'Vigil default'),
+     '{"unit": "mm[Hg]", "direction": "below", "limit": 90, "for": "3m", "repeat": 2, "clear": 100}', 'Vigil default'),
     ('hospital', 'threshold', '8480-6', 'medium',
      '{"unit": "mm[Hg]", "direction": "above", "limit": 180, "repeat": 2, "clear": 170}', 'Vigil default'),
     ('hospital', 'threshold', '8867-4', 'medium',

@@ -37,6 +37,8 @@ type DemoTeam struct {
 	Name        string
 	Description string
 	Members     map[string]rpm.Tier // username → tier
+	// AckWindow is how long an alert waits for tier 1 before it escalates (the default when zero).
+	AckWindow time.Duration
 }
 
 // DemoPatient is a patient with their care team, devices and, for the one with a portal account,
@@ -74,9 +76,9 @@ var Demo = DemoHospital{
 	},
 	Teams: []DemoTeam{
 		{cardiology, "Heart failure and hypertension patients monitored at home after discharge.",
-			map[string]rpm.Tier{"nurse.kim": rpm.TierFirstResponder, "dr.osei": rpm.TierEscalation}},
+			map[string]rpm.Tier{"nurse.kim": rpm.TierFirstResponder, "dr.osei": rpm.TierEscalation}, 5 * time.Minute},
 		{pulmonary, "COPD and post-COVID patients monitored at home.",
-			map[string]rpm.Tier{"nurse.lee": rpm.TierFirstResponder}},
+			map[string]rpm.Tier{"nurse.lee": rpm.TierFirstResponder}, 5 * time.Minute},
 	},
 	Patients: []DemoPatient{
 		demoPatient("H1000001", "Rivera", "Pat", "1958-04-12", rpm.SexFemale, cardiology, "pat.rivera", "BP", "OX", "WS"),

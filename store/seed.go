@@ -75,9 +75,9 @@ func (d *demoSeed) teams(ctx context.Context, teams []DemoTeam) error {
 	for _, t := range teams {
 		var id string
 		err := d.tx.QueryRow(ctx, `
-			INSERT INTO care_teams (name, description) VALUES ($1, $2)
-			ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description
-			RETURNING id`, t.Name, t.Description).Scan(&id)
+			INSERT INTO care_teams (name, description, ack_window) VALUES ($1, $2, coalesce($3, interval '15 minutes'))
+			ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, ack_window = EXCLUDED.ack_window
+			RETURNING id`, t.Name, t.Description, nullDuration(t.AckWindow)).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -198,4 +198,11 @@ func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 		return nil, fmt.Errorf("store: demo devices: %w", err)
 	}
 	return list, nil
+}
+
+func nullDuration(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }

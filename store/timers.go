@@ -38,6 +38,7 @@ func (s *Store) leadOnce(ctx context.Context, lock int64, retry time.Duration, f
 	// so it is never left held by a connection returned to the pool.
 	defer conn.Conn().Close(context.WithoutCancel(ctx))
 	leadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); fn(leadCtx) }()
 	t := time.NewTicker(retry)
@@ -45,7 +46,6 @@ func (s *Store) leadOnce(ctx context.Context, lock int64, retry time.Duration, f
 	for {
 		select {
 		case <-done:
-			cancel()
 			return
 		case <-ctx.Done():
 			<-done

@@ -22,6 +22,16 @@ var demoScenarios = map[string]devicesim.Scenario{
 	"H1000103": devicesim.ClockSkew,
 }
 
+// demoHead starts some stories well under way, so the demo shows them within minutes: one
+// deterioration at a medium NEWS2, one at high.
+var demoHead = map[string]time.Duration{
+	"H1000002": 5 * time.Hour,
+	"H1000102": 7 * time.Hour,
+}
+
+// demoSilentAfter is how long the demo's silent device sends before it stops, for good.
+const demoSilentAfter = 2 * time.Minute
+
 // demoSimInterval is how often each demo device posts.
 const demoSimInterval = 10 * time.Second
 
@@ -42,14 +52,15 @@ func demoDevices(ctx context.Context, st *store.Store) ([]devicesim.Device, erro
 		if !ok {
 			scenario = devicesim.Stable
 		}
-		devices = append(devices, devicesim.Device{ID: d.DeviceID, Token: token, Kind: d.Kind, Scenario: scenario, Firmware: "2.4.1"})
+		devices = append(devices, devicesim.Device{ID: d.DeviceID, Token: token, Kind: d.Kind, Scenario: scenario, Firmware: "2.4.1",
+			Head: demoHead[d.MRN]})
 	}
 	return devices, nil
 }
 
 // simulate runs the demo's devices against Vigil at baseURL until ctx ends.
 func simulate(ctx context.Context, baseURL string, devices []devicesim.Device, interval time.Duration, log *slog.Logger) {
-	if _, err := devicesim.Run(ctx, devicesim.Config{BaseURL: baseURL, Devices: devices, Interval: interval, Log: log}); err != nil {
+	if _, err := devicesim.Run(ctx, devicesim.Config{BaseURL: baseURL, Devices: devices, Interval: interval, SilentAfter: demoSilentAfter, Log: log}); err != nil {
 		log.Error("the device simulator could not start", slog.Any("err", err))
 	}
 }

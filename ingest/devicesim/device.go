@@ -47,6 +47,7 @@ type device struct {
 	auth     string
 	firmware string
 	start    time.Time
+	head     time.Duration
 	prefix   []byte
 	counter  int64
 	readings []Reading // reused for every batch
@@ -71,6 +72,7 @@ func newDevice(cfg *Config, i int, d Device, start time.Time) *device {
 		auth:     "Bearer " + d.Token,
 		firmware: d.Firmware,
 		start:    start,
+		head:     d.Head,
 		prefix:   idPrefix(d.ID, start),
 	}
 	if dv.firmware == "" {
@@ -135,7 +137,7 @@ func (d *device) measure() bool {
 		d.log.Info("device fell silent", "after", sinceStart.Round(time.Millisecond))
 		return false
 	}
-	elapsed := time.Duration(float64(sinceStart) * d.cfg.Speed)
+	elapsed := d.head + time.Duration(float64(sinceStart)*d.cfg.Speed)
 	battery := d.patient.Battery(elapsed)
 	if battery <= 0 {
 		d.log.Info("device battery empty; device off", "simulated", elapsed.Round(time.Second))

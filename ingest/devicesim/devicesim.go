@@ -60,6 +60,9 @@ type Device struct {
 	Kind      rpm.DeviceKind
 	Scenario  Scenario // empty means Stable
 	Firmware  string
+	// Head is how far the patient's story has run when the simulation starts, in simulated time:
+	// a deterioration already hours under way.
+	Head time.Duration
 }
 
 // Defaults of [Config].

@@ -40,7 +40,7 @@ var vitals = [numSigns]vital{
 	systolic:  {mean: 125, between: 12, noise: 5, drift: 5, lo: 70, hi: 220},       // mm Hg
 	diastolic: {mean: 78, between: 7, noise: 4, drift: 3, lo: 40, hi: 130},         // mm Hg
 	tempC:     {mean: 36.8, between: 0.2, noise: 0.1, drift: 0.15, lo: 34, hi: 42}, // °C
-	weightKg:  {mean: 82, between: 16, noise: 0.3, drift: 0.6, lo: 35, hi: 250},    // kg
+	weightKg:  {mean: 82, between: 16, noise: 0.1, drift: 0.6, lo: 35, hi: 250},    // kg: a scale reads to ±0.1 kg
 	glucose:   {mean: 115, between: 15, noise: 12, drift: 12, lo: 60, hi: 400},     // mg/dL
 }
 

@@ -39,6 +39,9 @@ func (h *Handlers) renderTeams(c echo.Context, status int, problem string) error
 		}
 		p.Teams = append(p.Teams, ta)
 	}
+	if err := h.teamWebhooks(ctx, p.Teams); err != nil {
+		return err
+	}
 	return render(c, status, views.Teams(p))
 }
 

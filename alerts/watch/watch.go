@@ -7,6 +7,7 @@ package watch
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/vigil-rpm/vigil/store"
@@ -22,6 +23,10 @@ type Options struct {
 	Tick time.Duration
 	Now  func() time.Time
 	Log  *slog.Logger
+	// WebhookPoll is how often RunWebhooks looks for due deliveries when nothing wakes it sooner
+	// (2 s); HTTPClient sends them (default: a 10 s timeout). Redirects are never followed.
+	WebhookPoll time.Duration
+	HTTPClient  *http.Client
 }
 
 // Engine is the alert engine over one store.

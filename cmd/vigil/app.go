@@ -156,6 +156,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, timeout time.Duration) e
 	background.Go(func() { a.intake.Run(bgCtx) })
 	background.Go(func() { a.relay.Run(bgCtx) })
 	background.Go(func() { a.alerts.RunTimers(bgCtx) })
+	background.Go(func() { a.alerts.RunWebhooks(bgCtx) })
 	var err error
 	select {
 	case err = <-served:

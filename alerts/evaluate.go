@@ -137,21 +137,9 @@ func (r Rule) EvaluateNEWS2(n NEWS2) bool {
 // would have raised: the what-if a clinician sees before changing a threshold. A no-data rule
 // counts the gaps between readings at least its silence long.
 func (r Rule) Replay(readings []rpm.Reading) int {
-	fired := 0
-	if r.Kind == NoData {
-		for i := 1; i < len(readings); i++ {
-			if readings[i].Code == r.Code && r.Silent(readings[i-1].EffectiveAt, time.Time{}, readings[i].EffectiveAt) {
-				fired++
-			}
-		}
-		return fired
-	}
-	var st State
+	p := r.Replayer()
 	for _, rd := range readings {
-		var tr Transition
-		if st, tr = r.Evaluate(st, rd); tr == Fire {
-			fired++
-		}
+		p.Add(rd)
 	}
-	return fired
+	return p.Fired()
 }

@@ -76,6 +76,12 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
+	}
+	inputs, err := h.news2InputsFor(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
 		latest := make([]rpm.Reading, 0, len(r.Latest))
 		for _, code := range store.CensusCodes {
 			if rd, ok := r.Latest[code]; ok {
@@ -84,7 +90,7 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 		}
 		out = append(out, patientJSON{ID: r.ID, MRN: r.MRN, Name: r.Name(), BirthDate: r.BirthDate.Format(time.DateOnly),
 			Teams: r.Teams, Access: accessNames[r.Access.Level], SharedUntil: sharedUntil(r.Access), Latest: readingsJSON(latest),
-			NEWS2: toNEWS2JSON(news2Of(latest, now)), OpenAlerts: r.OpenAlerts})
+			NEWS2: toNEWS2JSON(news2Of(r.Latest, inputs[r.ID], now)), OpenAlerts: r.OpenAlerts})
 	}
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
@@ -108,9 +114,13 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	inputs, err := h.news2InputsFor(ctx, []string{id})
+	if err != nil {
+		return err
+	}
 	out := patientJSON{ID: p.ID, MRN: p.MRN, Name: p.Name(), BirthDate: p.BirthDate.Format(time.DateOnly),
 		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest),
-		NEWS2: toNEWS2JSON(news2Of(rec.latest, h.now()))}
+		NEWS2: toNEWS2JSON(news2Of(byCode(rec.latest), inputs[id], h.now()))}
 	past, err := h.store.PatientAlerts(ctx, id, 1000)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
@@ -35,7 +34,13 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
-		score := alerts.ComputeNEWS2(alerts.NEWS2Input{Latest: r.Latest}, now, news2Freshness)
+	}
+	inputs, err := h.news2InputsFor(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		score := news2Of(r.Latest, inputs[r.ID], now)
 		row := views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
 			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices,
 			NEWS2: score.Score, NEWS2Band: string(score.Band)}

@@ -49,7 +49,11 @@ func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access
 		return p, err
 	}
 	p.Teams, p.Latest, p.History, p.Devices = rec.teams, rec.latest, rec.history, rec.devices
-	p.NEWS2 = news2View(rec.latest, now)
+	inputs, err := h.news2InputsFor(ctx, []string{id})
+	if err != nil {
+		return p, err
+	}
+	p.NEWS2 = news2View(rec.latest, inputs[id], now)
 	alerts, err := h.store.PatientAlerts(ctx, id, 50)
 	if err != nil {
 		return p, err

@@ -194,9 +194,7 @@ func queueAssessments(b *pgx.Batch, patients []string, into map[string]map[strin
 	b.Queue(`
 		SELECT p.id::text, k.kind, c.value, c.recorded_at, coalesce(c.recorded_by::text, '')
 		FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest(ARRAY['supplemental_oxygen', 'consciousness']) AS k(kind)
-		CROSS JOIN LATERAL (
-			SELECT * FROM clinical_assessments c WHERE c.patient_id = p.id AND c.kind = k.kind
-			ORDER BY c.recorded_at DESC LIMIT 1) c`, patients).Query(func(rows pgx.Rows) error {
+		CROSS JOIN LATERAL (`+latestAssessmentSQL+`) c`, patients).Query(func(rows pgx.Rows) error {
 		var p string
 		var c rpm.ClinicalAssessment
 		_, err := pgx.ForEachRow(rows, []any{&p, &c.Kind, &c.Value, &c.RecordedAt, &c.RecordedBy}, func() error {

@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // openFresh returns a Store on a fresh, migrated database and a plain connection to the same
 // database for looking at what the store wrote.
-func openFresh(t *testing.T) (*store.Store, *pgx.Conn) {
+func openFresh(t testing.TB) (*store.Store, *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
 	url := storetest.URL(t)

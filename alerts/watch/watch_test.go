@@ -20,7 +20,7 @@ import (
 	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+// TestMain (storetest.Main) is in webhook_test.go: one per test binary.
 
 // hospital is the demo hospital on a fresh database, its devices assigned two hours ago.
 type hospital struct {

@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/views"
+)
+
+// errNoRule answers a form naming a rule that is not in force for the patient.
+var errNoRule = &rpm.Error{Code: rpm.ENotFound, Message: "That rule does not apply to this patient; reload the page."}
+
+// RuleSave lets a clinician on the patient's care team tune a rule in force for this patient
+// (action "save") or switch it off for them ("off"), with a reason: it saves the patient's override
+// of the rule, or updates the one they have. Invalid settings are shown on the form, and nothing
+// is saved.
+func (h *Handlers) RuleSave(c echo.Context) error {
+	id := c.Param("patient")
+	if _, err := h.authorize(c, id, rpm.ActionRuleChange, rpm.AccessCare); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	pr, err := h.loadPatientRules(ctx, id)
+	if err != nil {
+		return err
+	}
+	base, ok := pr.find(c.FormValue("rule"))
+	if !ok {
+		return errNoRule
+	}
+	parsed, _ := alerts.ParseRule(base)
+	s, problem := base, ""
+	s.Enabled = false
+	if c.FormValue("action") != "off" {
+		s, _, problem = proposedRule(c, base, parsed)
+	}
+	reason, reasonProblem := reasonOf(c)
+	if problem == "" {
+		problem = reasonProblem
+	}
+	if problem != "" {
+		return h.renderRules(c, id, base.ID, problem, submittedForm(c, parsed), nil)
+	}
+	u, _ := auth.Viewer(c)
+	s.Scope, s.PatientID, s.TeamID, s.Overrides = rpm.ScopePatient, id, "", base.ID
+	if base.Scope == rpm.ScopePatient {
+		s.Overrides = base.Overrides
+	}
+	s.UpdatedBy, s.ChangeReason = u.ID, reason
+	ruleID, err := h.store.SaveOverride(ctx, s)
+	if err != nil {
+		return notFoundAs(err, errNoRule)
+	}
+	if err := h.audit(c, rpm.ActionRuleChange, id, "alert_rule", ruleID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"/rules")
+}
+
+// renderRules shows the rules page again with a problem or a what-if for the rule editing, its
+// form as submitted.
+func (h *Handlers) renderRules(c echo.Context, patientID, editing, problem string, form views.RuleForm, preview *views.RulePreview) error {
+	p, err := h.rulesPage(c.Request().Context(), patientID)
+	if err != nil {
+		return err
+	}
+	p.Editing, p.Problem, p.Preview = editing, problem, preview
+	for i := range p.Rules {
+		if p.Rules[i].ID == editing && p.Rules[i].Editable {
+			p.Rules[i].Form = form
+		}
+	}
+	status := http.StatusOK
+	if problem != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	return render(c, status, views.Rules(p))
+}

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// SaveOverride stores a team's or a patient's override of the wider rule r.Overrides: a new row,
+// or an update of the override that team or patient already has of that rule (there is at most
+// one). Kind and code are the wider rule's. The row keeps who changed it (r.UpdatedBy), when, and
+// why (r.ChangeReason). The caller has validated the rule. It returns the override's id;
+// ErrNotFound when the rule it overrides does not exist.
+func (s *Store) SaveOverride(ctx context.Context, r rpm.AlertRule) (string, error) {
+	insert := `
+		INSERT INTO alert_rules (scope, team_id, patient_id, overrides, kind, code, severity, params, enabled,
+		                         created_by, updated_by, change_reason)
+		SELECT $1, nullif($2, '')::uuid, nullif($3, '')::uuid, w.id, w.kind, w.code, $5, $6, $7, $8, $8, $9
+		FROM alert_rules w WHERE w.id = $4`
+	update := `DO UPDATE SET severity = EXCLUDED.severity, params = EXCLUDED.params, enabled = EXCLUDED.enabled,
+		updated_by = EXCLUDED.updated_by, updated_at = now(), change_reason = EXCLUDED.change_reason
+		RETURNING id::text`
+	var sql string
+	switch {
+	case !rpm.IsID(r.Overrides):
+		return "", ErrNotFound
+	case r.Scope == rpm.ScopePatient:
+		sql = insert + ` ON CONFLICT (patient_id, overrides) WHERE scope = 'patient' ` + update
+	case r.Scope == rpm.ScopeTeam:
+		sql = insert + ` ON CONFLICT (team_id, overrides) WHERE scope = 'team' ` + update
+	default:
+		return "", fmt.Errorf("store: save override: scope %q has no overrides", r.Scope)
+	}
+	var id string
+	err := s.pool.QueryRow(ctx, sql, r.Scope, r.TeamID, r.PatientID, r.Overrides, r.Severity, r.Params, r.Enabled,
+		nullID(r.UpdatedBy), r.ChangeReason).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || isForeignKeyViolation(err) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: save override: %w", err)
+	}
+	return id, nil
+}
+
+// UpdateHospitalRule changes a hospital default rule's severity, settings and whether it is on,
+// keeping who and why. ErrNotFound when there is no such hospital rule.
+func (s *Store) UpdateHospitalRule(ctx context.Context, r rpm.AlertRule) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE alert_rules SET severity = $2, params = $3, enabled = $4, updated_by = $5, updated_at = now(), change_reason = $6
+		WHERE id = $1 AND scope = 'hospital'`, r.ID, r.Severity, r.Params, r.Enabled, nullID(r.UpdatedBy), r.ChangeReason)
+	if err != nil {
+		return fmt.Errorf("store: update hospital rule: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RetireOverride ends a team's or patient's override, so the wider rule applies again. The row is
+// kept, switched off and overriding nothing, with who ended it and why: alerts it raised still
+// point at it, and the history of a patient's thresholds stays readable. ErrNotFound when id is not
+// a live override.
+func (s *Store) RetireOverride(ctx context.Context, id, by, reason string) error {
+	if !rpm.IsID(id) {
+		return ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE alert_rules SET overrides = NULL, enabled = false, updated_by = $2, updated_at = now(), change_reason = $3
+		WHERE id = $1 AND scope <> 'hospital' AND overrides IS NOT NULL`, id, nullID(by), reason)
+	if err != nil {
+		return fmt.Errorf("store: retire override: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TeamRules returns the hospital rules and the team's overrides of them (live ones, switched-off
+// ones included), for the admin team page.
+func (s *Store) TeamRules(ctx context.Context, teamID string) ([]rpm.AlertRule, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r
+		WHERE r.scope = 'hospital' OR r.scope = 'team' AND r.team_id = $1 AND r.overrides IS NOT NULL
+		ORDER BY r.kind, r.code, r.scope`, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("store: team rules: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanRule)
+	if err != nil {
+		return nil, fmt.Errorf("store: team rules: %w", err)
+	}
+	return list, nil
+}
+
+// EachReading calls fn with a patient's readings of one code with from <= effective time < to, in
+// time order, one row at a time: a week of a 1 Hz stream (600,000 readings) never sits in memory.
+// Only Code, Value, Unit and EffectiveAt are filled. An error from fn stops the scan and is
+// returned.
+func (s *Store) EachReading(ctx context.Context, patientID, code string, from, to time.Time, fn func(rpm.Reading) error) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT value, unit, effective_at FROM readings
+		WHERE patient_id = $1 AND code = $2 AND effective_at >= $3 AND effective_at < $4
+		ORDER BY effective_at`, patientID, code, from, to)
+	if err != nil {
+		return fmt.Errorf("store: each reading: %w", err)
+	}
+	r := rpm.Reading{PatientID: patientID, Code: code}
+	_, err = pgx.ForEachRow(rows, []any{&r.Value, &r.Unit, &r.EffectiveAt}, func() error { return fn(r) })
+	if err != nil {
+		return fmt.Errorf("store: each reading: %w", err)
+	}
+	return nil
+}
+
+// RecordedAssessment is a clinician's latest NEWS2 input of one kind, with who recorded it.
+type RecordedAssessment struct {
+	rpm.ClinicalAssessment
+	RecordedByName string
+}
+
+// NEWS2Inputs is what clinicians recorded for a patient's NEWS2: the latest supplemental-oxygen
+// and consciousness entries (absent when never recorded), fresh or not, and the SpO₂ scale.
+type NEWS2Inputs struct {
+	Assessments map[string]RecordedAssessment // by kind
+	Scale2      bool
+}
+
+// NEWS2InputsFor returns the recorded NEWS2 inputs of each patient, in one query; a patient who
+// does not exist is left out. Callers decide what is fresh.
+func (s *Store) NEWS2InputsFor(ctx context.Context, patientIDs []string) (map[string]NEWS2Inputs, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.id::text, p.spo2_scale, k.kind, c.value, c.recorded_at, coalesce(c.recorded_by::text, ''),
+		       coalesce(u.display_name, '')
+		FROM patients p CROSS JOIN unnest(ARRAY['supplemental_oxygen', 'consciousness']) AS k(kind)
+		LEFT JOIN LATERAL (`+latestAssessmentSQL+`) c ON true
+		LEFT JOIN users u ON u.id = c.recorded_by
+		WHERE p.id = ANY($1::uuid[])`, patientIDs)
+	if err != nil {
+		return nil, fmt.Errorf("store: news2 inputs: %w", err)
+	}
+	out := make(map[string]NEWS2Inputs, len(patientIDs))
+	var (
+		id, kind, by, name string
+		scale              int
+		value              *string
+		at                 *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &scale, &kind, &value, &at, &by, &name}, func() error {
+		in, ok := out[id]
+		if !ok {
+			in = NEWS2Inputs{Assessments: map[string]RecordedAssessment{}, Scale2: scale == 2}
+			out[id] = in
+		}
+		if value != nil && at != nil {
+			in.Assessments[kind] = RecordedAssessment{rpm.ClinicalAssessment{Kind: kind, Value: *value, RecordedAt: *at, RecordedBy: by}, name}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: news2 inputs: %w", err)
+	}
+	return out, nil
+}
+
+// latestAssessmentSQL is a patient's (p.id) latest clinical assessment of one kind (k.kind): one
+// index probe on clinical_assessments_latest. The alert engine's queueAssessments runs the same
+// lookup.
+const latestAssessmentSQL = `
+	SELECT c.value, c.recorded_at, c.recorded_by FROM clinical_assessments c
+	WHERE c.patient_id = p.id AND c.kind = k.kind ORDER BY c.recorded_at DESC LIMIT 1`
+
+// RecordAssessment stores a clinician's NEWS2 input for a patient. ErrNotFound when the patient
+// does not exist; kind and value must be one of rpm's assessment constants (the database refuses
+// others).
+func (s *Store) RecordAssessment(ctx context.Context, patientID string, a rpm.ClinicalAssessment) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO clinical_assessments (patient_id, kind, value, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5)`,
+		patientID, a.Kind, a.Value, a.RecordedAt, nullID(a.RecordedBy))
+	if isForeignKeyViolation(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: record assessment: %w", err)
+	}
+	return nil
+}
+
+// SetSpO2Scale sets which NEWS2 SpO₂ scale a patient is scored on: 1, or 2 for a prescribed target
+// of 88–92 %. ErrNotFound when the patient does not exist.
+func (s *Store) SetSpO2Scale(ctx context.Context, patientID string, scale int) error {
+	if scale != 1 && scale != 2 {
+		return fmt.Errorf("store: set spo2 scale: scale %d is not 1 or 2", scale)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE patients SET spo2_scale = $2 WHERE id = $1`, patientID, scale)
+	if err != nil {
+		return fmt.Errorf("store: set spo2 scale: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func isForeignKeyViolation(err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pgErr.Code == "23503"
+}

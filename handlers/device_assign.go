@@ -98,7 +98,7 @@ func (h *Handlers) rerenderPatient(c echo.Context, id, problem string) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.patientPage(c.Request().Context(), id, access)
+	p, err := h.patientPage(c, id, access)
 	if err != nil {
 		return err
 	}

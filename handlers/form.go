@@ -12,7 +12,12 @@ import (
 // holds control characters, or is longer than max bytes: the form then says what to correct
 // instead of failing.
 func formText(c echo.Context, name string, max int) (text string, ok bool) {
-	text = strings.TrimSpace(c.FormValue(name))
+	return cleanText(c.FormValue(name), max)
+}
+
+// cleanText is free text from a form or a JSON body, trimmed, with the same rules as formText.
+func cleanText(s string, max int) (text string, ok bool) {
+	text = strings.TrimSpace(s)
 	if len(text) > max || !utf8.ValidString(text) {
 		return "", false
 	}

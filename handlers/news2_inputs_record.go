@@ -36,7 +36,7 @@ func (h *Handlers) NEWS2InputsRecord(c echo.Context) error {
 		}
 	}
 	if problem != "" {
-		p, err := h.patientPage(ctx, id, access)
+		p, err := h.patientPage(c, id, access)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
 
@@ -19,6 +20,8 @@ const (
 	censusLowBattery  = 0.2
 	// news2Freshness is how recent a reading must be to count towards NEWS2 (continuous monitoring).
 	news2Freshness = time.Hour
+	// censusAlertLimit bounds the open alerts the census loads for its banner and live counts.
+	censusAlertLimit = 1000
 )
 
 // PatientList is the census: every patient the viewer may see (filtered in SQL by the access
@@ -31,6 +34,21 @@ func (h *Handlers) PatientList(c echo.Context) error {
 		return err
 	}
 	p := views.CensusPage{Now: now}
+	open, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, now, store.AlertFilter{State: "open", Limit: censusAlertLimit})
+	if err != nil {
+		return err
+	}
+	openIDs := map[string][]string{}
+	care := map[string]bool{}
+	for _, r := range rows {
+		care[r.ID] = r.Access.Level == rpm.AccessCare
+	}
+	for _, a := range open {
+		openIDs[a.PatientID] = append(openIDs[a.PatientID], a.ID)
+		if a.State == "firing" {
+			p.Firing = append(p.Firing, views.AlertItem{Alert: a.Alert, PatientName: a.PatientName, CanAct: care[a.PatientID]})
+		}
+	}
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -43,7 +61,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 		score := news2Of(r.Latest, inputs[r.ID], now)
 		row := views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
 			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices,
-			NEWS2: score.Score, NEWS2Band: string(score.Band)}
+			NEWS2: score.Score, NEWS2Band: string(score.Band), OpenAlertIDs: openIDs[r.ID], Care: care[r.ID]}
 		for _, prm := range score.Parameters {
 			if prm.Missing || prm.Stale {
 				row.NEWS2Missing = append(row.NEWS2Missing, prm.Name)

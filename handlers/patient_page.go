@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
@@ -27,17 +28,19 @@ func (h *Handlers) PatientPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.patientPage(c.Request().Context(), id, access)
+	p, err := h.patientPage(c, id, access)
 	if err != nil {
 		return err
 	}
+	p.AlertProblem = problemKey(c)
 	if err := h.audit(c, rpm.ActionPatientView, id, "patient", id); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.Patient(p))
 }
 
-func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access) (views.PatientPage, error) {
+func (h *Handlers) patientPage(c echo.Context, id string, access rpm.Access) (views.PatientPage, error) {
+	ctx := c.Request().Context()
 	now := h.now()
 	p := views.PatientPage{Access: access, Now: now}
 	var err error
@@ -54,12 +57,8 @@ func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access
 		return p, err
 	}
 	p.NEWS2 = news2View(rec.latest, inputs[id], now)
-	alerts, err := h.store.PatientAlerts(ctx, id, 50)
-	if err != nil {
+	if p.Alerts, p.Firing, err = h.patientAlerts(c, id, access, now); err != nil {
 		return p, err
-	}
-	for _, a := range alerts {
-		p.Alerts = append(p.Alerts, views.AlertView{Severity: a.Severity, State: a.State, Summary: a.Summary, OpenedAt: a.OpenedAt, ResolvedAt: a.ResolvedAt})
 	}
 	if access.Level == rpm.AccessCare {
 		if p.Shares, err = h.store.PatientShares(ctx, id); err != nil {
@@ -73,6 +72,24 @@ func (h *Handlers) patientPage(ctx context.Context, id string, access rpm.Access
 		}
 	}
 	return p, nil
+}
+
+// patientAlerts are the patient's latest alerts (open ones first) and those firing, for the alert
+// section and the banner.
+func (h *Handlers) patientAlerts(c echo.Context, id string, access rpm.Access, now time.Time) (all, firing []views.AlertItem, err error) {
+	u, _ := auth.Viewer(c)
+	list, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, now, store.AlertFilter{Patient: id, Limit: 50})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range list {
+		it := views.AlertItem{Alert: l.Alert, PatientName: l.PatientName, CanAct: access.Level == rpm.AccessCare}
+		all = append(all, it)
+		if l.State == "firing" {
+			firing = append(firing, it)
+		}
+	}
+	return all, firing, nil
 }
 
 // patientRecord is what both a clinician's page and a patient's portal show of a record.

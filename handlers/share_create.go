@@ -41,7 +41,7 @@ func (h *Handlers) ShareCreate(c echo.Context) error {
 		}
 		problem = "Choose a physician from the list."
 	}
-	p, err := h.patientPage(c.Request().Context(), id, access)
+	p, err := h.patientPage(c, id, access)
 	if err != nil {
 		return err
 	}

@@ -101,3 +101,6 @@ const (
 	ActionAssessmentRecord = "assessment.record"
 	ActionWebhookChange    = "webhook.change"
 )
+
+// ActionAlertView is reading one alert's history.
+const ActionAlertView = "alert.view"

@@ -64,11 +64,14 @@ type navItem struct {
 	Role        rpm.Role
 }
 
-// navFor returns the navigation entries the viewer may use.
+// navFor returns the navigation entries the viewer may use, each address once (the first entry
+// for it wins when the viewer holds several roles).
 func navFor(v *Viewer) []navItem {
 	var items []navItem
+	seen := map[string]bool{}
 	for _, item := range nav {
-		if item.Role == "" || v.has(item.Role) {
+		if (item.Role == "" || v.has(item.Role)) && !seen[item.Href] {
+			seen[item.Href] = true
 			items = append(items, item)
 		}
 	}

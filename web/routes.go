@@ -11,7 +11,8 @@ import (
 )
 
 // routes is Vigil's route table: every route the server answers, in one place. Routes that take
-// a patient id name it :patient, so the access-matrix test can find them all.
+// a patient id name it :patient, and routes that take an alert id name it :alert, so the
+// access-matrix test can find them all.
 func (s *Server) routes(cfg Config) {
 	e, h := s.echo, cfg.Handlers
 
@@ -51,6 +52,12 @@ func (s *Server) routes(cfg Config) {
 	app.GET("/live", h.Live, signedIn)
 	app.POST("/patients/:patient/devices", h.PatientDeviceAssign, signedIn)
 	app.POST("/patients/:patient/devices/:device/end", h.PatientDeviceEnd, signedIn)
+	app.GET("/alerts", h.AlertInbox, signedIn)
+	app.GET("/alerts/:alert", h.AlertPage, signedIn)
+	app.POST("/alerts/:alert/acknowledge", h.AlertAcknowledge, signedIn)
+	app.POST("/alerts/:alert/snooze", h.AlertSnooze, signedIn)
+	app.POST("/alerts/:alert/resolve", h.AlertResolve, signedIn)
+	app.POST("/alerts/:alert/actionable", h.AlertMark, signedIn)
 
 	api := app.Group("/api/v1", signedIn)
 	api.GET("/patients", h.APIPatients)
@@ -59,6 +66,11 @@ func (s *Server) routes(cfg Config) {
 	api.GET("/patients/:patient/series", h.APISeries)
 	api.POST("/patients/:patient/devices", h.APIPatientDeviceAssign)
 	api.DELETE("/patients/:patient/devices/:device", h.APIPatientDeviceEnd)
+	api.GET("/alerts", h.APIAlerts)
+	api.POST("/alerts/:alert/acknowledge", h.APIAlertAcknowledge)
+	api.POST("/alerts/:alert/snooze", h.APIAlertSnooze)
+	api.POST("/alerts/:alert/resolve", h.APIAlertResolve)
+	api.POST("/alerts/:alert/actionable", h.APIAlertActionable)
 	fleet := api.Group("/devices", h.RequireRole(rpm.RoleAdmin))
 	fleet.GET("", h.APIDevices)
 	fleet.POST("", h.APIDeviceCreate)

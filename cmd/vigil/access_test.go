@@ -74,6 +74,21 @@ var accessMatrix = map[string]func(user string, p patientKind) outcome{
 	"DELETE /api/v1/patients/:patient/devices/:device": cares,
 }
 
+// alertMatrix is the same for every route that takes an alert id: it is judged by the alert's
+// patient. Anyone who may see the patient reads the alert's history; only the care team acts (a
+// primary care physician with a share gets the same 404 as anyone else).
+var alertMatrix = map[string]func(user string, p patientKind) outcome{
+	"GET /alerts/:alert":                     reads,
+	"POST /alerts/:alert/acknowledge":        cares,
+	"POST /alerts/:alert/snooze":             cares,
+	"POST /alerts/:alert/resolve":            cares,
+	"POST /alerts/:alert/actionable":         cares,
+	"POST /api/v1/alerts/:alert/acknowledge": cares,
+	"POST /api/v1/alerts/:alert/snooze":      cares,
+	"POST /api/v1/alerts/:alert/resolve":     cares,
+	"POST /api/v1/alerts/:alert/actionable":  cares,
+}
+
 // routeQuery is the query a route needs to answer 200 when allowed.
 var routeQuery = map[string]string{"GET /api/v1/patients/:patient/series": "?code=8867-4&range=1h"}
 
@@ -91,25 +106,35 @@ func TestAccessMatrix(t *testing.T) {
 		browsers[u] = b
 	}
 	patel := d.userID(t, "dr.patel")
+	alerts := map[patientKind]string{}
+	for kind, mrn := range patientMRN {
+		alerts[kind] = d.openAlert(t, mrn, "59408-5", "high", "SpO₂ below 90 % for 2 min", 1)
+	}
 
 	// Reads first: the share form's successes must not change what the reads see.
 	all := d.app.server.Routes()
 	slices.SortStableFunc(all, func(a, b *echo.Route) int { return strings.Compare(a.Method, b.Method) })
 	routes := 0
 	for _, r := range all {
-		if !strings.Contains(r.Path, ":patient") {
+		key := r.Method + " " + r.Path
+		matrix := accessMatrix
+		switch {
+		case strings.Contains(r.Path, ":patient"):
+		case strings.Contains(r.Path, ":alert"):
+			matrix = alertMatrix
+		default:
 			continue
 		}
-		key := r.Method + " " + r.Path
-		expect, ok := accessMatrix[key]
+		expect, ok := matrix[key]
 		if !ok {
-			t.Errorf("route %s takes a patient id but is not in the access matrix", key)
+			t.Errorf("route %s takes a patient or alert id but is not in the access matrix", key)
 			continue
 		}
 		routes++
 		for _, user := range matrixUsers {
 			for kind, mrn := range patientMRN {
 				path := strings.Replace(r.Path, ":patient", d.patientID(t, mrn), 1)
+				path = strings.Replace(path, ":alert", alerts[kind], 1)
 				path = strings.Replace(path, ":device", "00000000-0000-4000-8000-000000000000", 1)
 				want := expect(user, kind)
 				var got response
@@ -131,16 +156,17 @@ func TestAccessMatrix(t *testing.T) {
 			}
 		}
 	}
-	if routes != len(accessMatrix) {
-		t.Errorf("checked %d routes, the matrix has %d", routes, len(accessMatrix))
+	if routes != len(accessMatrix)+len(alertMatrix) {
+		t.Errorf("checked %d routes, the matrices have %d", routes, len(accessMatrix)+len(alertMatrix))
 	}
-	assertDenialsAudited(t, d)
+	assertDenialsAudited(t, d, len(accessMatrix)+len(alertMatrix))
 }
 
 // matches says whether a response is the expected outcome. A read that is allowed must succeed;
 // an allowed action must get past the gate (its own checks may still refuse the made-up device).
 func matches(got response, want outcome, method, path string) bool {
-	hiddenAnswer := got.status == http.StatusNotFound && strings.Contains(got.body, "no such patient")
+	hiddenAnswer := got.status == http.StatusNotFound &&
+		(strings.Contains(got.body, "no such patient") || strings.Contains(got.body, "no such alert"))
 	switch want {
 	case allow:
 		if method == http.MethodGet {
@@ -158,13 +184,14 @@ func matches(got response, want outcome, method, path string) bool {
 	}
 }
 
-// assertDenialsAudited: nurse.lee's attempts on cardiology patients are in the audit trail.
-func assertDenialsAudited(t *testing.T, d *demoApp) {
+// assertDenialsAudited: nurse.lee's attempts on a cardiology patient (and their alerts) are in the
+// audit trail, at least want of them.
+func assertDenialsAudited(t *testing.T, d *demoApp, want int) {
 	var denials int
 	err := d.db.QueryRow(context.Background(), `
 		SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id
 		WHERE u.username = 'nurse.lee' AND NOT a.allowed AND a.patient_id = $1`, d.patientID(t, "H1000002")).Scan(&denials)
-	if err != nil || denials < len(accessMatrix) {
-		t.Errorf("nurse.lee's denials on a cardiology patient: %d audited (%v), want at least %d", denials, err, len(accessMatrix))
+	if err != nil || denials < want {
+		t.Errorf("nurse.lee's denials on a cardiology patient: %d audited (%v), want at least %d", denials, err, want)
 	}
 }

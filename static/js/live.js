@@ -1,4 +1,5 @@
-/* Vigil live updates: census filtering, live vitals, patient charts (uPlot) and the /live socket.
+/* Vigil live updates: census filtering, live vitals, patient charts (uPlot), the alert banner and
+ * the /live socket.
  * Plain ES2020, no globals except window.vigilLive (test hook). CSP-safe: no eval, no innerHTML. */
 (function () {
   "use strict";
@@ -373,6 +374,303 @@
     probe.frames++;
   }
 
+  // ---------- Alerts: the firing banner, census counts, the patient view's list, sound ----------
+
+  const SEVERITY_RANK = { high: 0, medium: 1, low: 2 };
+  const SEVERITY_WORD = { high: "High", medium: "Medium", low: "Low" };
+  const SEVERITY_TONE = { high: "status-crit", medium: "status-warn", low: "status-unknown" };
+  const getBanner = () => document.getElementById("alert-banner");
+  const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const byAlert = (root, id) => root.querySelector(`[data-alert="${CSS.escape(id)}"]`);
+
+  function validAlert(a) {
+    return !!a && typeof a.id === "string" && typeof a.patient === "string" && typeof a.state === "string" &&
+      a.severity in SEVERITY_RANK;
+  }
+
+  // stamp matches the server's dateTime: "21 Nov 2026, 10:05 UTC".
+  function stamp(s) {
+    const ms = parseTime(s);
+    if (isNaN(ms)) return "";
+    return utcStamp(ms).replace(/:\d\d UTC$/, " UTC");
+  }
+
+  // stateText says an alert's state in words, as the server's alertStateLabel does.
+  function stateText(a) {
+    if (a.state === "firing") return "Firing — not acknowledged";
+    if (a.state === "acknowledged" && parseTime(a.snoozed_until) > Date.now()) return "Snoozed until " + stamp(a.snoozed_until);
+    if (a.state === "acknowledged") return ("Acknowledged " + stamp(a.acknowledged_at)).trim();
+    if (a.state === "resolved") return ("Resolved " + stamp(a.resolved_at)).trim();
+    return a.state;
+  }
+
+  function severityPill(sev) {
+    const pill = el("span", "status-pill " + SEVERITY_TONE[sev]);
+    const icon = el("span", "status-icon", "!");
+    icon.setAttribute("aria-hidden", "true");
+    pill.append(icon, " " + SEVERITY_WORD[sev]);
+    return pill;
+  }
+
+  function link(href, text, cls) {
+    const a = el("a", cls, text);
+    a.href = href;
+    return a;
+  }
+
+  // The banner's patient (patient view) or the census row says who the patient is and whether the
+  // viewer is on their care team.
+  function patientName(id) {
+    const b = getBanner();
+    if (b && b.dataset.patient === id && b.dataset.patientName) return b.dataset.patientName;
+    return findRow(id)?.querySelector("td a")?.textContent || "Patient";
+  }
+  function mayAct(id) {
+    const b = getBanner();
+    if (b && b.dataset.patient) return b.dataset.patient === id && b.dataset.care === "true";
+    return findRow(id)?.dataset.care === "true";
+  }
+
+  function bannerMeta(a) {
+    const parts = [];
+    if (a.tier > 1) parts.push("escalated to tier " + a.tier);
+    const n = Number.isFinite(a.trigger_count) ? a.trigger_count : 1;
+    parts.push(n === 1 ? "1 trigger" : n + " triggers");
+    parts.push("last triggered " + ageText(Date.now() - parseTime(a.last_triggered_at)));
+    return parts.join(" · ");
+  }
+
+  // bannerItem builds what the server's bannerAlert renders.
+  function bannerItem(a) {
+    const li = el("li", "banner-alert banner-" + a.severity);
+    Object.assign(li.dataset, { alert: a.id, patient: a.patient, severity: a.severity, at: a.last_triggered_at || "" });
+    li.append(severityPill(a.severity), " ", link("/patients/" + encodeURIComponent(a.patient), patientName(a.patient), "banner-patient"),
+      ": ", el("span", "banner-summary", a.summary || ""), " ", el("span", "muted banner-meta", bannerMeta(a)), " ",
+      link("/alerts/" + encodeURIComponent(a.id), "History"));
+    if (mayAct(a.patient)) {
+      const form = el("form", "inline-form");
+      form.method = "post";
+      form.action = "/alerts/" + encodeURIComponent(a.id) + "/acknowledge";
+      form.setAttribute("data-ack-form", "");
+      for (const [name, value] of [["_csrf", csrfToken()], ["return_to", location.pathname]]) {
+        const input = el("input");
+        Object.assign(input, { type: "hidden", name, value });
+        form.append(input);
+      }
+      const btn = el("button", "button button-primary", "Acknowledge");
+      btn.type = "submit";
+      btn.dataset.ack = a.id;
+      form.append(btn);
+      li.append(" ", form);
+    }
+    return li;
+  }
+
+  // placeInBanner keeps the most severe first, then the most recently triggered; an item already
+  // in its place is not moved (moving it would lose keyboard focus).
+  function placeInBanner(list, li) {
+    const rank = (n) => SEVERITY_RANK[n.dataset.severity] ?? 3;
+    const at = (n) => parseTime(n.dataset.at) || 0;
+    const goesBefore = (n) => rank(n) > rank(li) || (rank(n) === rank(li) && at(n) < at(li));
+    const before = Array.from(list.children).find((n) => n !== li && goesBefore(n)) || null;
+    if (li.parentNode === list && (li.nextElementSibling === before || li === before)) {
+      const prev = li.previousElementSibling;
+      if (!prev || !goesBefore(prev)) return;
+    }
+    list.insertBefore(li, before);
+  }
+
+  function refreshBanner() {
+    const b = getBanner();
+    if (!b) return;
+    const n = b.querySelectorAll(".alert-banner-list > [data-alert]").length;
+    const count = b.querySelector(".alert-banner-count");
+    if (count) count.textContent = String(n);
+    b.classList.toggle("has-firing", n > 0);
+  }
+
+  // applyToBanner shows a firing alert or takes away one that is not; true when it is newly shown.
+  function applyToBanner(a) {
+    const b = getBanner();
+    const list = b?.querySelector(".alert-banner-list");
+    if (!list || (b.dataset.patient && b.dataset.patient !== a.patient)) return false;
+    const old = byAlert(list, a.id);
+    if (a.state !== "firing") {
+      if (old) removeBannerItem(old);
+      return false;
+    }
+    if (!old) {
+      placeInBanner(list, bannerItem(a));
+      refreshBanner();
+      return true;
+    }
+    // Update in place (keeps focus on its button): severity, summary, escalation, triggers.
+    old.dataset.at = a.last_triggered_at || old.dataset.at;
+    if (old.dataset.severity !== a.severity) {
+      old.dataset.severity = a.severity;
+      old.className = "banner-alert banner-" + a.severity;
+      old.querySelector(".status-pill")?.replaceWith(severityPill(a.severity));
+    }
+    const summary = old.querySelector(".banner-summary");
+    if (summary && a.summary) summary.textContent = a.summary;
+    const meta = old.querySelector(".banner-meta");
+    if (meta) meta.textContent = bannerMeta(a);
+    placeInBanner(list, old);
+    return false;
+  }
+
+  // removeBannerItem takes an alert off the banner; focus inside it moves to the next alert's
+  // button, or to the banner's heading.
+  function removeBannerItem(li) {
+    const hadFocus = li.contains(document.activeElement);
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    refreshBanner();
+    if (!hadFocus) return;
+    const target = next?.querySelector("button[data-ack]") || document.getElementById("alert-banner-title");
+    target?.focus();
+  }
+
+  // applyToCensus keeps a census row's open-alert count exact, by the ids of its open alerts.
+  function applyToCensus(a) {
+    const row = findRow(a.patient);
+    if (!row) return;
+    const ids = new Set((row.dataset.openAlerts || "").split(" ").filter(Boolean));
+    const open = a.state !== "resolved";
+    if (open === ids.has(a.id)) return;
+    if (open) ids.add(a.id);
+    else ids.delete(a.id);
+    row.dataset.openAlerts = Array.from(ids).join(" ");
+    row.dataset.alerts = String(ids.size);
+    const td = row.querySelector("td.open-alerts");
+    if (td) {
+      td.textContent = "";
+      if (ids.size) {
+        const pill = el("span", "status-pill status-warn");
+        const icon = el("span", "status-icon", "!");
+        icon.setAttribute("aria-hidden", "true");
+        pill.append(icon, " " + ids.size);
+        td.append(pill);
+      } else {
+        td.textContent = "0";
+      }
+      flash(td);
+    }
+    applyFilters();
+  }
+
+  // applyToPatientView updates the patient view's alert list: the state in words, and forms that
+  // no longer apply; a new alert gets a row with a link to act on it.
+  function applyToPatientView(a) {
+    const table = document.getElementById("patient-alerts");
+    if (!table || getBanner()?.dataset.patient !== a.patient) return;
+    const row = byAlert(table, a.id);
+    if (row) {
+      const td = row.querySelector("td.alert-state");
+      if (td && td.textContent.trim() !== stateText(a)) { td.textContent = stateText(a); flash(td); }
+      if (a.state !== "firing") row.querySelector('form[action$="/acknowledge"]')?.remove();
+      if (a.state === "resolved") row.querySelectorAll('form[action$="/snooze"], form[action$="/resolve"]').forEach((f) => f.remove());
+      return;
+    }
+    const tbody = table.tBodies[0] || table.appendChild(el("tbody"));
+    const tr = el("tr");
+    tr.dataset.alert = a.id;
+    const opened = el("time", null, stamp(a.opened_at));
+    opened.dateTime = a.opened_at || "";
+    const cells = [el("td"), el("td"), el("td"), el("td", "alert-state", stateText(a)), el("td")];
+    cells[0].append(opened);
+    cells[1].append(severityPill(a.severity));
+    cells[2].append(link("/alerts/" + encodeURIComponent(a.id), a.summary || "Alert"));
+    cells[4].append(link("/alerts/" + encodeURIComponent(a.id), mayAct(a.patient) ? "Act on it" : "History"));
+    tr.append(...cells);
+    tbody.insertBefore(tr, tbody.firstChild);
+    table.hidden = false;
+    document.querySelector(".alerts-empty")?.setAttribute("hidden", "");
+  }
+
+  function applyAlert(a) {
+    if (!validAlert(a)) return;
+    const isNew = applyToBanner(a);
+    applyToCensus(a);
+    applyToPatientView(a);
+    if (isNew && a.severity === "high" && soundOn()) tone();
+    probe.alerts = (probe.alerts || 0) + 1;
+  }
+
+  // acknowledge sends the banner's Acknowledge through the JSON API (the plain form is the
+  // fallback without script); the answer is applied at once, and the frame that every dashboard
+  // gets does the same elsewhere.
+  async function acknowledge(form) {
+    const btn = form.querySelector("button[data-ack]");
+    const item = form.closest("[data-alert]");
+    if (!btn || !item) return;
+    btn.disabled = true;
+    item.querySelector(".banner-error")?.remove();
+    try {
+      const res = await fetch(`/api/v1/alerts/${encodeURIComponent(btn.dataset.ack)}/acknowledge`, {
+        method: "POST", credentials: "same-origin", body: "{}",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+      });
+      const body = await res.json().catch(() => ({}));
+      if (res.status === 409) { removeBannerItem(item); return; } // no longer firing: someone else was first
+      if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+      applyAlert(body);
+    } catch (err) {
+      btn.disabled = false;
+      const msg = el("span", "banner-error", "Not acknowledged: " + err.message);
+      msg.setAttribute("role", "alert");
+      item.append(msg);
+    }
+  }
+
+  // Sound: off by default; the choice is remembered in this browser. A short tone (WebAudio, no
+  // file) for each new firing high alert.
+  const SOUND_KEY = "vigil.alertSound";
+  const AudioCtx = window.AudioContext || window.webkitAudioContext;
+  let audio = null;
+  function soundOn() {
+    try { return localStorage.getItem(SOUND_KEY) === "on"; } catch { return false; }
+  }
+  function audioReady() {
+    if (!AudioCtx) return null;
+    if (!audio) audio = new AudioCtx();
+    if (audio.state === "suspended") audio.resume().catch(() => {});
+    return audio;
+  }
+  function tone() {
+    const ctx = audioReady();
+    if (!ctx) return;
+    const t = ctx.currentTime, osc = ctx.createOscillator(), gain = ctx.createGain();
+    osc.type = "sine";
+    osc.frequency.setValueAtTime(880, t);
+    osc.frequency.setValueAtTime(660, t + 0.18);
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.4);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 0.45);
+  }
+  function initSound() {
+    const btn = document.getElementById("alert-sound");
+    if (!btn || !AudioCtx) return;
+    const show = () => {
+      btn.setAttribute("aria-pressed", String(soundOn()));
+      btn.textContent = "Sound for new high alerts: " + (soundOn() ? "on" : "off");
+    };
+    btn.hidden = false;
+    show();
+    btn.addEventListener("click", () => {
+      try { localStorage.setItem(SOUND_KEY, soundOn() ? "off" : "on"); } catch { /* private mode: stays off */ }
+      show();
+      if (soundOn()) tone(); // a sample, and the gesture browsers require before audio may play
+    });
+    // Browsers start audio only after a gesture: wake it at the first one when sound is on.
+    const wake = () => { if (soundOn()) audioReady(); };
+    document.addEventListener("pointerdown", wake, { once: true });
+    document.addEventListener("keydown", wake, { once: true });
+  }
+
   // ---------- WebSocket with reconnect ----------
 
   const subscribed = new Set();
@@ -386,6 +684,8 @@
   function wantedPatients() {
     const ids = new Set(censusRows().map((r) => r.dataset.patient).filter(Boolean));
     if (chartsSec?.dataset.patient) ids.add(chartsSec.dataset.patient);
+    const bannerPatient = getBanner()?.dataset.patient;
+    if (bannerPatient) ids.add(bannerPatient);
     return ids;
   }
 
@@ -418,6 +718,7 @@
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "readings") applyReadings(msg);
       else if (msg.type === "news2") applyNEWS2(msg);
+      else if (msg.type === "alert" && msg.alert?.patient === msg.patient) applyAlert(msg.alert);
       else if (msg.type === "error") console.warn("vigil live:", msg.patient || "", msg.message);
     };
     sock.onclose = () => {
@@ -453,6 +754,23 @@
   // ---------- Wiring ----------
 
   function init() {
+    initSound();
+    // The banner's Acknowledge (delegated: items arrive live).
+    document.addEventListener("submit", (ev) => {
+      const form = ev.target;
+      if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-ack-form")) return;
+      ev.preventDefault();
+      acknowledge(form);
+    });
+    const ageTick = () => {
+      // Re-read "last triggered" ages on the banner from its data.
+      for (const li of document.querySelectorAll("#alert-banner [data-alert]")) {
+        const meta = li.querySelector(".banner-meta");
+        const at = parseTime(li.dataset.at);
+        if (meta && !isNaN(at)) meta.textContent = meta.textContent.replace(/last triggered [^·]*$/, "last triggered " + ageText(Date.now() - at));
+      }
+    };
+    setInterval(ageTick, 30000);
     // Census filters (delegated, so they work before the socket connects and after swaps).
     const FILTERS = new Set(["census-search", "census-team", "census-alerts"]);
     const onFilter = (ev) => { if (FILTERS.has(ev.target.id)) applyFilters(); };

@@ -1,0 +1,117 @@
+package views
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/vigil-rpm/vigil/rpm"
+)
+
+// AlertItem is an alert as the pages show it: with its patient's name, and whether the viewer may
+// act on it (a clinician on the patient's care team).
+type AlertItem struct {
+	Alert       rpm.Alert
+	PatientName string
+	CanAct      bool
+}
+
+// SnoozeChoices are the snooze lengths the pages offer, in minutes.
+var SnoozeChoices = []Option{{"15", "15 minutes"}, {"60", "1 hour"}, {"240", "4 hours"}}
+
+// alertProblems are the problems an alert form can come back with (?problem=…): fixed texts, so
+// nothing but a key travels in the URL.
+var alertProblems = map[string]string{
+	"changed": "That alert had changed meanwhile (someone may have acknowledged or resolved it). Here is its current state.",
+	"note":    "A note must be one line of at most 1000 characters.",
+	"snooze":  "Choose how long to snooze: 15 minutes, 1 hour or 4 hours.",
+	"mark":    "Say whether the alert was actionable.",
+}
+
+// AlertProblemKnown reports whether key names one of the alert forms' problems.
+func AlertProblemKnown(key string) bool { _, ok := alertProblems[key]; return ok }
+
+// severityLabel is a severity in words, capitalised.
+func severityLabel(s string) string {
+	switch s {
+	case "high":
+		return "High"
+	case "medium":
+		return "Medium"
+	case "low":
+		return "Low"
+	}
+	return s
+}
+
+// severityTone is the status-pill class of a severity (colour backs the words, never replaces them).
+func severityTone(s string) string {
+	switch s {
+	case "high":
+		return "status-crit"
+	case "medium":
+		return "status-warn"
+	}
+	return "status-unknown"
+}
+
+// alertStateLabel is an alert's state in words.
+func alertStateLabel(a rpm.Alert, now time.Time) string {
+	switch {
+	case a.State == "firing":
+		return "Firing — not acknowledged"
+	case a.State == "acknowledged" && a.SnoozedUntil.After(now):
+		return "Snoozed until " + dateTime(a.SnoozedUntil)
+	case a.State == "acknowledged":
+		return "Acknowledged " + dateTime(a.AcknowledgedAt)
+	case a.State == "resolved":
+		return "Resolved " + dateTime(a.ResolvedAt)
+	}
+	return a.State
+}
+
+// tierText says how far an alert has escalated: "" at tier 1.
+func tierText(tier int) string {
+	if tier <= 1 {
+		return ""
+	}
+	return "escalated to tier " + strconv.Itoa(tier)
+}
+
+// markText says whether the alert was judged worth answering.
+func markText(a rpm.Alert) string {
+	switch {
+	case a.Actionable == nil:
+		return ""
+	case *a.Actionable:
+		return "marked actionable"
+	}
+	return "marked not actionable"
+}
+
+// eventLabel is an alert event's kind in words.
+func eventLabel(kind string) string {
+	if s, ok := map[string]string{
+		"fired": "Fired", "retriggered": "Triggered again", "acknowledged": "Acknowledged", "snoozed": "Snoozed",
+		"escalated": "Escalated", "resolved": "Resolved", "auto_resolved": "Resolved by itself (condition cleared)",
+		"marked_actionable": "Marked actionable", "marked_not_actionable": "Marked not actionable", "note": "Note",
+	}[kind]; ok {
+		return s
+	}
+	return kind
+}
+
+// actorLabel names who did an event; Vigil itself when nobody did.
+func actorLabel(e rpm.AlertEvent) string {
+	if e.ActorName == "" {
+		return "Vigil"
+	}
+	return e.ActorName
+}
+
+func alertURL(id string) string   { return "/alerts/" + id }
+func patientURL(id string) string { return "/patients/" + id }
+
+// pressed is aria-pressed for a mark button: whether the alert carries that mark.
+func pressed(mark *bool, want bool) string {
+	return strconv.FormatBool(mark != nil && *mark == want)
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -16,6 +17,9 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict means the change clashes with data already stored.
 var ErrConflict = errors.New("conflict")
+
+// defaultMaxConns is the pool size when the database URL does not set pool_max_conns.
+const defaultMaxConns = 20
 
 // Store is a pool of connections to Vigil's database. It is safe for concurrent use.
 type Store struct {
@@ -34,6 +38,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// Roll-ups bucket by date_trunc, which follows the session's time zone: every session is UTC,
 	// whatever the server's default, so hours start on the hour everywhere.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (4 on two cores) is too few: each instance holds some connections for
+		// good — the listeners of the live relay and the webhook sender, and the timers' leader —
+		// besides intake's writers and the requests.
+		cfg.MaxConns = defaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", err)

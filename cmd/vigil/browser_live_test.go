@@ -75,8 +75,20 @@ func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		tb.t.Fatal(err)
+		tb.t.Fatalf("%v; the page: %s", err, tb.where())
 	}
+}
+
+// where says which page the tab is on and how it begins (the demo's data is invented), to explain
+// a failure.
+func (tb *tab) where() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " — " + (document.body ? document.body.innerText.slice(0, 300) : "")`))
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return s
 }
 
 // eval evaluates a JavaScript expression that yields a number.
@@ -226,5 +238,63 @@ func TestCensusAndChartsInTheBrowser(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := lee.eval(`window.sneaked`); n != 0 {
 		t.Errorf("nurse.lee received %v frames of a cardiology patient", n)
+	}
+}
+
+// TestAlertBannerInTheBrowser: a reading that crosses a threshold raises a banner on nurse.kim's
+// census within 2 s; when she acknowledges it, dr.osei's screen (another session watching the same
+// patient) drops it from his banner too.
+func TestAlertBannerInTheBrowser(t *testing.T) {
+	chromium(t)
+	url, addr := storeURL(t), freeAddr(t)
+	stop := demoAt(t, url, addr)
+	defer stop()
+	base := "http://" + addr
+	conn := connect(t, url)
+	var nakamura string
+	if err := conn.QueryRow(context.Background(), `SELECT id FROM patients WHERE mrn = 'H1000002'`).Scan(&nakamura); err != nil {
+		t.Fatal(err)
+	}
+	token := liveDevice(t, openStore(t, url), "BANNER-1", nakamura)
+
+	kim, osei := newTab(t, base, "nurse.kim"), newTab(t, base, "dr.osei")
+	for _, tb := range []*tab{kim, osei} {
+		tb.do(chromedp.Navigate(base+"/patients"), chromedp.WaitVisible(chromedp.CSS(`#census`)))
+		tb.waitTrue(`window.vigilLive && window.vigilLive.state === 'open'`, 5*time.Second, "live connection")
+	}
+	banner := `document.querySelector('#alert-banner [data-alert]')`
+	if kim.eval(banner+` ? 1 : 0`) == 1 {
+		t.Fatal("a banner before any alert")
+	}
+	// Glucose below 70 mg/dL fires at once (a hospital default).
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	body := fmt.Sprintf(`{"readings": [{"id": "g-1", "code": "2339-0", "value": 58, "unit": "mg/dL", "at": %q}]}`, now)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/readings", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	took := kim.waitTrue(banner+` !== null`, 2*time.Second, "alert banner on nurse.kim's census")
+	t.Logf("threshold reading → banner in %s", took)
+	osei.waitTrue(banner+` !== null`, 2*time.Second, "alert banner on dr.osei's census")
+	if text := kim.eval(`document.querySelector('#alert-banner').innerText.includes('58') && document.querySelector('#alert-banner').innerText.includes('High') ? 1 : 0`); text != 1 {
+		t.Error("the banner does not say the value and the severity in words")
+	}
+	kim.screenshot("alert-banner")
+
+	kim.do(chromedp.Click(chromedp.CSS(`#alert-banner button[data-ack]`)))
+	took = osei.waitTrue(banner+` === null`, 2*time.Second, "acknowledgement reaching dr.osei's screen")
+	t.Logf("acknowledgement → dr.osei's banner in %s", took)
+	kim.waitTrue(banner+` === null`, 2*time.Second, "nurse.kim's own banner after acknowledging")
+	var state, actor string
+	if err := conn.QueryRow(context.Background(), `
+		SELECT a.state, u.username FROM alerts a JOIN alert_events e ON e.alert_id = a.id AND e.kind = 'acknowledged'
+		JOIN users u ON u.id = e.actor_id WHERE a.patient_id = $1`, nakamura).Scan(&state, &actor); err != nil {
+		t.Fatal(err)
+	}
+	if state != "acknowledged" || actor != "nurse.kim" {
+		t.Errorf("alert %s by %s, want acknowledged by nurse.kim", state, actor)
 	}
 }

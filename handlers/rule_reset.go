@@ -38,5 +38,6 @@ func (h *Handlers) RuleReset(c echo.Context) error {
 	if err := h.audit(c, rpm.ActionRuleChange, id, "alert_rule", r.ID); err != nil {
 		return err
 	}
+	h.rulesChanged(c, id)
 	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"/rules")
 }

@@ -58,7 +58,19 @@ func (h *Handlers) RuleSave(c echo.Context) error {
 	if err := h.audit(c, rpm.ActionRuleChange, id, "alert_rule", ruleID); err != nil {
 		return err
 	}
+	h.rulesChanged(c, id)
 	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"/rules")
+}
+
+// rulesChanged lets the alert engine resolve the patient's open alerts of rules no longer in force.
+// The change itself is saved; if this fails, the patient's next reading does it.
+func (h *Handlers) rulesChanged(c echo.Context, patientID string) {
+	if h.alerts == nil {
+		return
+	}
+	if err := h.alerts.RulesChanged(c.Request().Context(), patientID); err != nil {
+		h.log.Warn("resolving alerts of rules no longer in force failed; the next reading will", "err", err)
+	}
 }
 
 // renderRules shows the rules page again with a problem or a what-if for the rule editing, its

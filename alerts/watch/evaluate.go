@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,7 @@ func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored [
 	}
 	ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
 	for _, p := range tx.Patients() {
+		ev.closeRetired(p)
 		readings := byPatient[p]
 		slices.SortStableFunc(readings, func(a, b rpm.Reading) int { return a.EffectiveAt.Compare(b.EffectiveAt) })
 		for _, stored := range sc.Rules[p] {
@@ -200,13 +202,28 @@ func rank(s alerts.Severity) int {
 	return map[alerts.Severity]int{alerts.Low: 1, alerts.Medium: 2, alerts.High: 3}[s]
 }
 
+// closeRetired resolves the patient's open alerts whose rule is no longer in force (switched off,
+// or replaced by an override): nothing would ever resolve them otherwise.
+func (ev *evaluation) closeRetired(patient string) {
+	inForce := map[string]bool{}
+	for _, r := range ev.scope.Rules[patient] {
+		inForce[r.ID] = true
+	}
+	for key := range ev.open {
+		if key.Patient == patient && !inForce[key.Rule] {
+			ev.resolve(key, ev.now, "the rule is no longer in force for this patient")
+		}
+	}
+}
+
 // resolve auto-resolves the open alert of key.
-func (ev *evaluation) resolve(key store.OpenAlertKey, at time.Time) {
+func (ev *evaluation) resolve(key store.OpenAlertKey, at time.Time, note ...string) {
 	al, _ := ev.current(key)
 	l, event, err := lifecycleOf(al).AutoResolve(at)
 	if err != nil {
 		return
 	}
+	event.Note = strings.Join(note, "")
 	w := ev.take(key)
 	w.Alert = withLifecycle(al, l)
 	w.Events = append(w.Events, eventOf(event))

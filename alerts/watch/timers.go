@@ -174,3 +174,17 @@ func shortDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// RulesChanged resolves the patient's open alerts whose rule is no longer in force, at once after
+// a clinician switches a rule off or replaces it (the next reading would, too).
+func (e *Engine) RulesChanged(ctx context.Context, patientID string) error {
+	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
+		sc, err := tx.Load(ctx, nil)
+		if err != nil {
+			return err
+		}
+		ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
+		ev.closeRetired(patientID)
+		return ev.save(ctx)
+	})
+}

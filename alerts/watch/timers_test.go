@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,40 @@ func TestNoDataTimer(t *testing.T) {
 	post(t, in, d.DeviceID, time.Now().Add(-time.Second), "b", point{0, 97})
 	if a, ok := openAlerts(t, h, patient)[""]; ok {
 		t.Errorf("a new reading left the no-data alert open: %+v", a)
+	}
+}
+
+// TestAlertsOfARuleSwitchedOff: when a clinician switches a rule off for a patient, its open alert
+// is resolved, saying why — nothing else would ever resolve it.
+func TestAlertsOfARuleSwitchedOff(t *testing.T) {
+	h := newHospital(t)
+	in := newInstance(t, h.url, time.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	start := h.start.Add(time.Hour)
+	postHR(t, in, d.DeviceID, start, 0, 180, 35)
+	if a := openAlerts(t, h, patient)["below"]; a.State != "firing" {
+		t.Fatalf("low heart rate alert: %+v", a)
+	}
+	if _, err := h.conn.Exec(ctx, `
+		INSERT INTO alert_rules (scope, patient_id, overrides, kind, code, severity, params, enabled, change_reason)
+		SELECT 'patient', $1, id, kind, code, severity, params, false, 'paced at 35'
+		FROM alert_rules WHERE scope = 'hospital' AND code = '8867-4' AND params->>'direction' = 'below'`, patient); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.engine.RulesChanged(ctx, patient); err != nil {
+		t.Fatal(err)
+	}
+	if a, open := openAlerts(t, h, patient)["below"]; open {
+		t.Fatalf("the alert of a rule switched off is still open: %+v", a)
+	}
+	var note string
+	if err := h.conn.QueryRow(ctx, `SELECT note FROM alert_events WHERE kind = 'auto_resolved'`).Scan(&note); err != nil || !strings.Contains(note, "no longer in force") {
+		t.Errorf("resolution note %q (%v)", note, err)
+	}
+	postHR(t, in, d.DeviceID, start, 600, 780, 35) // the rule is off: no new alert
+	if a, open := openAlerts(t, h, patient)["below"]; open {
+		t.Errorf("a rule switched off raised %+v", a)
 	}
 }

@@ -41,12 +41,14 @@ type Evaluator interface {
 type AlertTx struct {
 	tx       pgx.Tx
 	patients []string
+	locked   bool
 	now      time.Time
 	changed  []string
 	touched  []string
 }
 
-// Now is the transaction's start time, the clock for what it saves.
+// Now is when the transaction took its locks, the clock for what it saves (valid after Load,
+// LockedAlert or a save).
 func (a *AlertTx) Now() time.Time { return a.now }
 
 // Patients are the patients whose alert locks the transaction holds.
@@ -56,10 +58,7 @@ func (a *AlertTx) Patients() []string { return a.patients }
 // (rolling back) or the commit's.
 func (s *Store) InAlertTx(ctx context.Context, patients []string, fn func(*AlertTx) error) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		a, err := beginAlertTx(ctx, tx, patients)
-		if err != nil {
-			return err
-		}
+		a := newAlertTx(tx, patients)
 		return a.finish(ctx, fn(a))
 	})
 	if err != nil {
@@ -68,19 +67,40 @@ func (s *Store) InAlertTx(ctx context.Context, patients []string, fn func(*Alert
 	return nil
 }
 
-func beginAlertTx(ctx context.Context, tx pgx.Tx, patients []string) (*AlertTx, error) {
+// newAlertTx is the alert work of a transaction over these patients; their locks are taken with
+// its first statement.
+func newAlertTx(tx pgx.Tx, patients []string) *AlertTx {
 	ids := slices.Clone(patients)
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	a := &AlertTx{tx: tx, patients: ids}
-	// Locks in one order (by key) everywhere, so concurrent transactions cannot deadlock. Keys may
-	// collide; a collision only makes two patients take turns.
-	err := tx.QueryRow(ctx, `
-		SELECT statement_timestamp(), (SELECT count(*) FROM (
-			SELECT pg_advisory_xact_lock($2, k) FROM (
-				SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY 1) keys) locked)`,
-		ids, alertLockClass).Scan(&a.now, new(int64))
-	return a, err
+	return &AlertTx{tx: tx, patients: slices.Compact(ids)}
+}
+
+// lockSQL takes the patients' alert locks ($1), in one order (by key) everywhere, so concurrent
+// transactions cannot deadlock, and says when. Keys may collide; a collision only makes two
+// patients take turns.
+const lockSQL = `
+	SELECT statement_timestamp(), (SELECT count(*) FROM (
+		SELECT pg_advisory_xact_lock($2, k) FROM (
+			SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY 1) keys) locked)`
+
+// queueLock puts taking the locks at the head of a batch, the first time: the locks cost no round
+// trip of their own, and the batch's later statements see all that was committed before them.
+func (a *AlertTx) queueLock(b *pgx.Batch) {
+	if a.locked {
+		return
+	}
+	a.locked = true
+	b.Queue(lockSQL, a.patients, alertLockClass).QueryRow(func(row pgx.Row) error { return row.Scan(&a.now, new(int64)) })
+}
+
+// lock takes the locks now, if no batch took them yet.
+func (a *AlertTx) lock(ctx context.Context) error {
+	if a.locked {
+		return nil
+	}
+	b := &pgx.Batch{}
+	a.queueLock(b)
+	return a.tx.SendBatch(ctx, b).Close()
 }
 
 // finish announces the transaction's changes; the notification is delivered at commit, and not at
@@ -130,6 +150,7 @@ type AlertScope struct {
 func (a *AlertTx) Load(ctx context.Context, news2Codes []string) (*AlertScope, error) {
 	sc := &AlertScope{States: map[RuleStateKey][]byte{}, Open: map[OpenAlertKey]rpm.Alert{}}
 	b := &pgx.Batch{}
+	a.queueLock(b)
 	var rules []rpm.AlertRule
 	teams := map[string][]string{}
 	b.Queue(`SELECT `+ruleColumns+` FROM alert_rules r
@@ -260,6 +281,9 @@ func (a *AlertTx) SaveStates(ctx context.Context, writes []StateWrite) error {
 	if len(writes) == 0 {
 		return nil
 	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
 	var setP, setR, delP, delR []string
 	var setS [][]byte
 	for _, w := range writes {
@@ -293,6 +317,9 @@ func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error
 	al := w.Alert
 	if !slices.Contains(a.patients, al.PatientID) {
 		return al, errors.New("save alert: the transaction does not hold this patient's alert lock")
+	}
+	if err := a.lock(ctx); err != nil {
+		return al, err
 	}
 	var err error
 	if al.ID == "" {
@@ -364,6 +391,9 @@ func (a *AlertTx) addEvent(ctx context.Context, al rpm.Alert, ev rpm.AlertEvent)
 func (a *AlertTx) LockedAlert(ctx context.Context, id string) (rpm.Alert, error) {
 	if !rpm.IsID(id) {
 		return rpm.Alert{}, ErrNotFound
+	}
+	if err := a.lock(ctx); err != nil {
+		return rpm.Alert{}, err
 	}
 	rows, err := a.tx.Query(ctx, `SELECT `+alertColumns+`
 		FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = $1 AND a.patient_id = ANY($2::uuid[])

@@ -59,10 +59,7 @@ func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejecte
 		for i, r := range stored {
 			patients[i] = r.PatientID
 		}
-		a, err := beginAlertTx(ctx, tx, patients)
-		if err != nil {
-			return err
-		}
+		a := newAlertTx(tx, patients)
 		return a.finish(ctx, ev.EvaluateStored(ctx, a, stored))
 	})
 	if err != nil {

@@ -57,7 +57,7 @@ func submittedForm(c echo.Context, base alerts.Rule) views.RuleForm {
 // are base's: an override tunes a rule, it does not watch for something else.
 func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.AlertRule, alerts.Rule, string) {
 	if parsed.Kind == alerts.NEWS2Rule {
-		return rpm.AlertRule{}, alerts.Rule{}, "The NEWS2 rule is the hospital's and cannot be tuned per patient."
+		return rpm.AlertRule{}, alerts.Rule{}, "The NEWS2 rule's settings cannot be tuned here."
 	}
 	params := map[string]any{"unit": c.FormValue("unit")}
 	for _, f := range []struct {
@@ -102,11 +102,12 @@ func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.A
 	return s, r, ""
 }
 
-// reasonOf reads the required reason for a change of a rule.
-func reasonOf(c echo.Context) (string, string) {
+// reasonOf reads the required reason for a change of a rule made for whose ("this patient", "this
+// team", "the hospital"); the problem says what is missing.
+func reasonOf(c echo.Context, whose string) (string, string) {
 	reason, ok := formText(c, "reason", maxReason)
 	if !ok || reason == "" {
-		return "", "Say why this patient needs this change (at most 200 characters)."
+		return "", "Say why " + whose + " needs this change (at most 200 characters)."
 	}
 	return reason, ""
 }

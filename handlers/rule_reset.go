@@ -26,7 +26,7 @@ func (h *Handlers) RuleReset(c echo.Context) error {
 	if !ok || r.Scope != rpm.ScopePatient {
 		return errNoRule
 	}
-	reason, problem := reasonOf(c)
+	reason, problem := reasonOf(c, "this patient")
 	if problem != "" {
 		parsed, _ := alerts.ParseRule(r)
 		return h.renderRules(c, id, r.ID, problem, formOf(parsed), nil)

@@ -38,7 +38,7 @@ func (h *Handlers) RuleSave(c echo.Context) error {
 	if c.FormValue("action") != "off" {
 		s, _, problem = proposedRule(c, base, parsed)
 	}
-	reason, reasonProblem := reasonOf(c)
+	reason, reasonProblem := reasonOf(c, "this patient")
 	if problem == "" {
 		problem = reasonProblem
 	}

@@ -134,9 +134,10 @@ func (s *Store) AlertEvents(ctx context.Context, alertID string) ([]rpm.AlertEve
 }
 
 // RulesFor returns the rules in force for a patient, and every rule that could apply (hospital,
-// the patient's teams, the patient's own, disabled ones included) for the rules page.
+// the patient's teams, the patient's own, disabled ones included) for the rules page, with who
+// last changed each (UpdatedName).
 func (s *Store) RulesFor(ctx context.Context, patientID string) (inForce, all []rpm.AlertRule, err error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r
+	rows, err := s.pool.Query(ctx, `SELECT `+namedRuleColumns+` FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
 		WHERE r.scope = 'hospital'
 		   OR r.team_id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = $1)
 		   OR r.patient_id = $1
@@ -144,7 +145,7 @@ func (s *Store) RulesFor(ctx context.Context, patientID string) (inForce, all []
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: rules: %w", err)
 	}
-	all, err = pgx.CollectRows(rows, scanRule)
+	all, err = pgx.CollectRows(rows, scanNamedRule)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: rules: %w", err)
 	}

@@ -14,9 +14,14 @@ import (
 
 // SaveOverride stores a team's or a patient's override of the wider rule r.Overrides: a new row,
 // or an update of the override that team or patient already has of that rule (there is at most
-// one). Kind and code are the wider rule's. The row keeps who changed it (r.UpdatedBy), when, and
-// why (r.ChangeReason). The caller has validated the rule. It returns the override's id;
-// ErrNotFound when the rule it overrides does not exist.
+// one). A team overrides a hospital rule; a patient overrides the rule in force for them, a
+// hospital or team rule. Kind and code are the wider rule's. The row keeps who changed it
+// (r.UpdatedBy), when, and why (r.ChangeReason). The caller has validated the rule.
+//
+// A team override takes the place of the hospital rule for the team's patients, so the overrides
+// those patients already had of the hospital rule now override the team's rule instead: a
+// patient's own setting still wins. It returns the override's id; ErrNotFound when the rule it
+// overrides does not exist or cannot be overridden at that scope.
 func (s *Store) SaveOverride(ctx context.Context, r rpm.AlertRule) (string, error) {
 	insert := `
 		INSERT INTO alert_rules (scope, team_id, patient_id, overrides, kind, code, severity, params, enabled,
@@ -31,15 +36,28 @@ func (s *Store) SaveOverride(ctx context.Context, r rpm.AlertRule) (string, erro
 	case !rpm.IsID(r.Overrides):
 		return "", ErrNotFound
 	case r.Scope == rpm.ScopePatient:
-		sql = insert + ` ON CONFLICT (patient_id, overrides) WHERE scope = 'patient' ` + update
+		sql = insert + ` AND w.scope <> 'patient' ON CONFLICT (patient_id, overrides) WHERE scope = 'patient' ` + update
 	case r.Scope == rpm.ScopeTeam:
-		sql = insert + ` ON CONFLICT (team_id, overrides) WHERE scope = 'team' ` + update
+		sql = insert + ` AND w.scope = 'hospital' ON CONFLICT (team_id, overrides) WHERE scope = 'team' ` + update
 	default:
 		return "", fmt.Errorf("store: save override: scope %q has no overrides", r.Scope)
 	}
 	var id string
-	err := s.pool.QueryRow(ctx, sql, r.Scope, r.TeamID, r.PatientID, r.Overrides, r.Severity, r.Params, r.Enabled,
-		nullID(r.UpdatedBy), r.ChangeReason).Scan(&id)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, sql, r.Scope, r.TeamID, r.PatientID, r.Overrides, r.Severity, r.Params, r.Enabled,
+			nullID(r.UpdatedBy), r.ChangeReason).Scan(&id)
+		if err != nil || r.Scope != rpm.ScopeTeam {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE alert_rules p SET overrides = $1
+			WHERE p.scope = 'patient' AND p.overrides = $2
+			  AND p.patient_id IN (SELECT patient_id FROM patient_care_teams WHERE team_id = $3)
+			  AND NOT EXISTS (SELECT 1 FROM alert_rules q
+			                  WHERE q.scope = 'patient' AND q.patient_id = p.patient_id AND q.overrides = $1)`,
+			id, r.Overrides, r.TeamID)
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) || isForeignKeyViolation(err) {
 		return "", ErrNotFound
 	}
@@ -50,8 +68,12 @@ func (s *Store) SaveOverride(ctx context.Context, r rpm.AlertRule) (string, erro
 }
 
 // UpdateHospitalRule changes a hospital default rule's severity, settings and whether it is on,
-// keeping who and why. ErrNotFound when there is no such hospital rule.
+// keeping who (r.UpdatedBy) and why (r.ChangeReason). The caller has validated the rule; kind and
+// code do not change. ErrNotFound when there is no such hospital rule.
 func (s *Store) UpdateHospitalRule(ctx context.Context, r rpm.AlertRule) error {
+	if !rpm.IsID(r.ID) {
+		return ErrNotFound
+	}
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE alert_rules SET severity = $2, params = $3, enabled = $4, updated_by = $5, updated_at = now(), change_reason = $6
 		WHERE id = $1 AND scope = 'hospital'`, r.ID, r.Severity, r.Params, r.Enabled, nullID(r.UpdatedBy), r.ChangeReason)
@@ -66,34 +88,79 @@ func (s *Store) UpdateHospitalRule(ctx context.Context, r rpm.AlertRule) error {
 
 // RetireOverride ends a team's or patient's override, so the wider rule applies again. The row is
 // kept, switched off and overriding nothing, with who ended it and why: alerts it raised still
-// point at it, and the history of a patient's thresholds stays readable. ErrNotFound when id is not
-// a live override.
+// point at it, and the history of a patient's thresholds stays readable. The overrides patients had
+// of a retired team rule override the hospital rule again. ErrNotFound when id is not a live
+// override.
 func (s *Store) RetireOverride(ctx context.Context, id, by, reason string) error {
 	if !rpm.IsID(id) {
 		return ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE alert_rules SET overrides = NULL, enabled = false, updated_by = $2, updated_at = now(), change_reason = $3
-		WHERE id = $1 AND scope <> 'hospital' AND overrides IS NOT NULL`, id, nullID(by), reason)
+	var retired int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			UPDATE alert_rules p SET overrides = t.overrides FROM alert_rules t
+			WHERE t.id = $1 AND t.scope = 'team' AND t.overrides IS NOT NULL
+			  AND p.scope = 'patient' AND p.overrides = t.id
+			  AND NOT EXISTS (SELECT 1 FROM alert_rules q
+			                  WHERE q.scope = 'patient' AND q.patient_id = p.patient_id AND q.overrides = t.overrides)`, id)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE alert_rules SET overrides = NULL, enabled = false, updated_by = $2, updated_at = now(), change_reason = $3
+			WHERE id = $1 AND scope <> 'hospital' AND overrides IS NOT NULL`, id, nullID(by), reason)
+		retired = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: retire override: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if retired == 0 {
 		return ErrNotFound
 	}
 	return nil
 }
 
-// TeamRules returns the hospital rules and the team's overrides of them (live ones, switched-off
-// ones included), for the admin team page.
+// namedRuleColumns is ruleColumns and the display name of who last changed the rule, over
+// alert_rules r LEFT JOIN users u ON u.id = r.updated_by; scanNamedRule reads it.
+const namedRuleColumns = ruleColumns + `, coalesce(u.display_name, '')`
+
+func scanNamedRule(row pgx.CollectableRow) (rpm.AlertRule, error) {
+	var r rpm.AlertRule
+	err := row.Scan(&r.ID, &r.Scope, &r.TeamID, &r.PatientID, &r.Overrides, &r.Kind, &r.Code, &r.Severity, &r.Params,
+		&r.Enabled, &r.UpdatedAt, &r.UpdatedBy, &r.ChangeReason, &r.UpdatedName)
+	return r, err
+}
+
+// HospitalRules returns the hospital's default rules, switched-off ones included, with who last
+// changed each (UpdatedName), for the admin's rules page.
+func (s *Store) HospitalRules(ctx context.Context) ([]rpm.AlertRule, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+namedRuleColumns+` FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
+		WHERE r.scope = 'hospital' ORDER BY r.kind, r.code, r.created_at, r.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: hospital rules: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanNamedRule)
+	if err != nil {
+		return nil, fmt.Errorf("store: hospital rules: %w", err)
+	}
+	return list, nil
+}
+
+// TeamRules returns the team's live overrides of hospital rules (switched-off ones included), with
+// who last changed each (UpdatedName), for the admin's team rules page. A team that does not exist
+// has none.
 func (s *Store) TeamRules(ctx context.Context, teamID string) ([]rpm.AlertRule, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r
-		WHERE r.scope = 'hospital' OR r.scope = 'team' AND r.team_id = $1 AND r.overrides IS NOT NULL
-		ORDER BY r.kind, r.code, r.scope`, teamID)
+	if !rpm.IsID(teamID) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+namedRuleColumns+` FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
+		WHERE r.scope = 'team' AND r.team_id = $1 AND r.overrides IS NOT NULL
+		ORDER BY r.kind, r.code, r.created_at, r.id`, teamID)
 	if err != nil {
 		return nil, fmt.Errorf("store: team rules: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, scanRule)
+	list, err := pgx.CollectRows(rows, scanNamedRule)
 	if err != nil {
 		return nil, fmt.Errorf("store: team rules: %w", err)
 	}

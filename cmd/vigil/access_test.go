@@ -195,3 +195,56 @@ func assertDenialsAudited(t *testing.T, d *demoApp, want int) {
 		t.Errorf("nurse.lee's denials on a cardiology patient: %d audited (%v), want at least %d", denials, err, want)
 	}
 }
+
+// TestAdminRoutesAreAdminsOnly: every route under /admin (and the fleet API) answers a clinician,
+// a primary care physician and a patient with the same 404 as a page that does not exist, records
+// the denial, and sends nobody to sign in; the handler never runs.
+func TestAdminRoutesAreAdminsOnly(t *testing.T) {
+	d := startDemo(t)
+	users := []string{"", "nurse.kim", "dr.patel", "pat.rivera"}
+	browsers, tokens := map[string]*browser{}, map[string]string{}
+	for _, u := range users {
+		browsers[u] = d.browser(t)
+		if u != "" {
+			tokens[u] = csrfToken(t, browsers[u].signIn(u, "vigil-demo").body)
+		}
+	}
+	id := "00000000-0000-4000-8000-000000000000"
+	routes := 0
+	for _, r := range d.app.server.Routes() {
+		if r.Method == echo.RouteNotFound || !strings.HasPrefix(r.Path, "/admin") && !strings.HasPrefix(r.Path, "/api/v1/devices") {
+			continue
+		}
+		routes++
+		path := r.Path
+		for _, param := range []string{":team", ":user", ":device", ":webhook"} {
+			path = strings.ReplaceAll(path, param, id)
+		}
+		for _, user := range users {
+			req, _ := http.NewRequest(r.Method, d.base+path, strings.NewReader(url.Values{"_csrf": {tokens[user]}, "reason": {"x"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			got := browsers[user].do(req)
+			want := hidden
+			if user == "" {
+				want = signIn
+			}
+			ok := got.status == http.StatusNotFound && strings.Contains(got.body, "There is nothing here")
+			if want == signIn {
+				ok = matches(got, signIn, r.Method, path)
+			}
+			if !ok {
+				t.Errorf("%s %s as %q: got %d at %s, want %s", r.Method, r.Path, user, got.status, got.url.Path, want)
+			}
+		}
+	}
+	if routes < 20 {
+		t.Errorf("checked %d admin routes; are they still under /admin?", routes)
+	}
+	var denials int
+	err := d.db.QueryRow(context.Background(), `
+		SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id
+		WHERE u.username = 'nurse.kim' AND NOT a.allowed AND a.object_id = '/admin/rules'`).Scan(&denials)
+	if err != nil || denials != 2 {
+		t.Errorf("nurse.kim's denials on /admin/rules: %d (%v), want 2 (GET and POST)", denials, err)
+	}
+}

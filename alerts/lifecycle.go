@@ -74,6 +74,13 @@ func (a Alert) Retrigger(at time.Time) (Alert, Event, error) {
 	return a, Event{Kind: EventRetriggered, At: at}, nil
 }
 
+// Refire puts an acknowledged alert back to firing, when it got worse or came back after a quiet
+// spell: the acknowledgement covered it as it was. It escalates afresh from at.
+func (a Alert) Refire(at time.Time, note string) (Alert, Event) {
+	a.State, a.SnoozedUntil, a.EscalatedAt, a.LastTriggeredAt = Firing, time.Time{}, at, at
+	return a, Event{Kind: EventRetriggered, At: at, Note: note}
+}
+
 // Acknowledge says someone is on it: the alert stops escalating.
 func (a Alert) Acknowledge(at time.Time, actor, note string) (Alert, Event, error) {
 	if a.State != Firing {

@@ -107,6 +107,20 @@ func ComputeNEWS2(in NEWS2Input, now time.Time, freshness time.Duration) NEWS2 {
 	return n
 }
 
+// Ceiling is the highest the score could be if every stale parameter still scored its worst (3):
+// a score that fell only because readings went stale has not shown the patient is better.
+func (n NEWS2) Ceiling() NEWS2 {
+	c := n
+	for _, p := range n.Parameters {
+		if p.Stale {
+			c.Score += 3 - p.Points
+			c.RedScore = true
+		}
+	}
+	c.Band = band(c.Score, c.RedScore)
+	return c
+}
+
 func (n *NEWS2) add(p Parameter) {
 	n.Parameters = append(n.Parameters, p)
 	n.Score += p.Points

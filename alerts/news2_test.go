@@ -89,3 +89,27 @@ func TestComputeNEWS2(t *testing.T) {
 		}
 	}
 }
+
+// TestCeilingCountsStaleParametersAtTheirWorst: a score that fell only because readings went stale
+// could still be as high as before; one from fresh readings could not.
+func TestCeilingCountsStaleParametersAtTheirWorst(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	fresh, old := now.Add(-time.Minute), now.Add(-62*time.Minute)
+	in := NEWS2Input{Latest: map[string]rpm.Reading{
+		rpm.CodeRespRate:   {Code: rpm.CodeRespRate, Value: 26, EffectiveAt: old},   // 3 when fresh
+		rpm.CodeSystolicBP: {Code: rpm.CodeSystolicBP, Value: 95, EffectiveAt: old}, // 2 when fresh
+		rpm.CodeSpO2:       {Code: rpm.CodeSpO2, Value: 92, EffectiveAt: fresh},     // 2
+	}}
+	n := ComputeNEWS2(in, now, time.Hour)
+	if n.Score != 2 || !n.Partial {
+		t.Fatalf("score %d partial %v, want 2, partial", n.Score, n.Partial)
+	}
+	if c := n.Ceiling(); c.Score != 8 || c.Band != BandHigh {
+		t.Errorf("ceiling %d (%s), want 8 (high)", c.Score, c.Band)
+	}
+	in.Latest[rpm.CodeRespRate] = rpm.Reading{Code: rpm.CodeRespRate, Value: 16, EffectiveAt: fresh}
+	in.Latest[rpm.CodeSystolicBP] = rpm.Reading{Code: rpm.CodeSystolicBP, Value: 130, EffectiveAt: fresh}
+	if c := ComputeNEWS2(in, now, time.Hour).Ceiling(); c.Score != 2 {
+		t.Errorf("ceiling of a fresh score %d, want the score itself, 2", c.Score)
+	}
+}

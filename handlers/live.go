@@ -177,6 +177,17 @@ func (s *liveConn) replay(ctx context.Context, patients []string, sinceText stri
 	if len(readings) == maxReplay {
 		s.send(ctx, live.Frame{Type: "error", Message: "Too much was missed to replay it all; reload the page."})
 	}
+	// Alerts too: every open one (the page may have missed its firing) and those that changed
+	// meanwhile (resolved or acknowledged elsewhere), so the banner is right again.
+	changed, err := s.h.store.AlertsOfPatients(ctx, patients, since)
+	if err != nil {
+		s.h.log.Warn("replaying alerts to a dashboard failed", slog.Any("err", err))
+		s.send(ctx, live.Frame{Type: "error", Message: "Vigil could not replay what you missed; reload the page."})
+		return
+	}
+	for _, a := range changed {
+		s.send(ctx, live.Frame{Type: "alert", Patient: a.PatientID, Alert: live.AlertFrameOf(a)})
+	}
 }
 
 func (s *liveConn) send(ctx context.Context, f live.Frame) {

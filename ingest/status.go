@@ -34,15 +34,15 @@ func newStatusBook(st *store.Store, log *slog.Logger) *statusBook {
 		metrics: map[store.DeviceMetric]time.Time{}}
 }
 
-// noteReadings remembers the time of each device's latest stored reading of each code, for the
-// no-data timer.
+// noteReadings remembers when Vigil last received each device's readings of each code, by its own
+// clock (a device's clock may be wrong), for the no-data timer.
 func (b *statusBook) noteReadings(readings []rpm.Reading) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, r := range readings {
 		k := store.DeviceMetric{DeviceID: r.DeviceID, Code: r.Code}
-		if r.EffectiveAt.After(b.metrics[k]) {
-			b.metrics[k] = r.EffectiveAt
+		if r.ReceivedAt.After(b.metrics[k]) {
+			b.metrics[k] = r.ReceivedAt
 		}
 	}
 }

@@ -161,12 +161,15 @@ func (r *Relay) runAnnouncements(ctx context.Context) {
 
 // Run listens for other instances' announcements until ctx ends and publishes what they stored,
 // read back from the database, for the patients someone here is watching.
+// It returns when all its goroutines have stopped.
 func (r *Relay) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if r.FollowUp != nil {
-		go r.runFollowUps(ctx)
+		wg.Go(func() { r.runFollowUps(ctx) })
 	}
-	go r.runAnnouncements(ctx)
-	go r.runAlerts(ctx)
+	wg.Go(func() { r.runAnnouncements(ctx) })
+	wg.Go(func() { r.runAlerts(ctx) })
 	connected := false
 	_ = r.bus.Listen(ctx, func(n Notice) { r.receive(ctx, n) }, func() {
 		if connected {

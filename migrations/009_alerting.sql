@@ -5,13 +5,16 @@
 ALTER TABLE alerts
     ADD COLUMN device_id     uuid REFERENCES devices (id) ON DELETE CASCADE,
     ADD COLUMN escalated_at  timestamptz,
-    ADD COLUMN trigger_count integer NOT NULL DEFAULT 1 CHECK (trigger_count > 0);
+    ADD COLUMN trigger_count integer NOT NULL DEFAULT 1 CHECK (trigger_count > 0),
+    -- When the row last changed, by the database's clock: dashboards that were away catch up from it.
+    ADD COLUMN changed_at    timestamptz NOT NULL DEFAULT statement_timestamp();
 UPDATE alerts SET escalated_at = opened_at;
 ALTER TABLE alerts ALTER COLUMN escalated_at SET NOT NULL, ALTER COLUMN escalated_at SET DEFAULT now();
 DROP INDEX alerts_one_open;
 CREATE UNIQUE INDEX alerts_one_open ON alerts (patient_id, rule_id, direction, coalesce(device_id, '00000000-0000-0000-0000-000000000000'::uuid))
     WHERE state <> 'resolved';
 CREATE INDEX alerts_firing ON alerts (escalated_at) WHERE state = 'firing';
+CREATE INDEX alerts_changed ON alerts (changed_at);
 CREATE INDEX alerts_snoozed ON alerts (snoozed_until) WHERE state = 'acknowledged' AND snoozed_until IS NOT NULL;
 
 -- What a rule remembers about one patient between readings (a breach's start, a repeat count, a
@@ -108,11 +111,22 @@ INSERT INTO alert_rules (scope, kind, code, severity, params, change_reason) VAL
      '{"unit": "mg/dL", "direction": "below", "limit": 70, "clear": 80}', 'Vigil default'),
     ('hospital', 'threshold', '2339-0', 'medium',
      '{"unit": "mg/dL", "direction": "above", "limit": 300, "repeat": 2, "clear": 250}', 'Vigil default'),
+    ('hospital', 'threshold', '9279-1', 'high',
+     '{"unit": "/min", "direction": "above", "limit": 24, "for": "2m", "clear": 21, "clear_for": "1m"}', 'Vigil default'),
+    ('hospital', 'threshold', '9279-1', 'high',
+     '{"unit": "/min", "direction": "below", "limit": 9, "for": "1m", "clear": 11}', 'Vigil default'),
+    ('hospital', 'threshold', '8310-5', 'medium',
+     '{"unit": "Cel", "direction": "below", "limit": 35.1, "repeat": 2, "clear": 36.0}', 'Vigil default'),
     ('hospital', 'rate_of_change', '29463-7', 'medium',
      '{"unit": "kg", "change": 2, "within": "72h"}', 'Vigil default'),
     ('hospital', 'no_data', '59408-5', 'low',
      '{"unit": "%", "silence": "15m"}', 'Vigil default'),
-    -- One NEWS2 rule: its alert is high while the band is high. A single red parameter is left to
-    -- the threshold rules above, so one dip does not raise two alerts.
+    -- One NEWS2 rule: its alert is high while the band is high. NEWS2's single red parameter is
+    -- left to the threshold rules above, which hold for a duration or a repeat — one artefact
+    -- reading of a 1 Hz stream must not page anyone — at close limits: SpO₂ below 90 (red: 91 or
+    -- less), systolic below 90 (red: 90 or less), pulse below 40 or above 130 (red: 40 or less,
+    -- 131 or more), respiration below 9 or above 24 (red: 8 or less, 25 or more), temperature
+    -- below 35.1 (red: 35.0 or less). New confusion is recorded by a clinician, who is then at the
+    -- bedside. Switch red_score on to follow the chart exactly.
     ('hospital', 'news2', NULL, 'medium',
      '{"min_band": "medium"}', 'Vigil default');

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,7 +71,10 @@ func (s *Store) InAlertTx(ctx context.Context, patients []string, fn func(*Alert
 // newAlertTx is the alert work of a transaction over these patients; their locks are taken with
 // its first statement.
 func newAlertTx(tx pgx.Tx, patients []string) *AlertTx {
-	ids := slices.Clone(patients)
+	ids := make([]string, len(patients))
+	for i, p := range patients {
+		ids[i] = strings.ToLower(p) // the lock key hashes the text: one spelling per patient
+	}
 	slices.Sort(ids)
 	return &AlertTx{tx: tx, patients: slices.Compact(ids)}
 }
@@ -271,9 +275,11 @@ type StateWrite struct {
 }
 
 // AlertWrite is a new alert (ID empty) or a changed one, with the events to append to its history.
+// A quiet write (one more reading of the same condition) is not announced to the dashboards.
 type AlertWrite struct {
 	Alert  rpm.Alert
 	Events []rpm.AlertEvent
+	Quiet  bool
 }
 
 // SaveStates writes rule states.
@@ -335,10 +341,11 @@ func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error
 		tag, err = a.tx.Exec(ctx, `
 			UPDATE alerts SET severity = $2, state = $3, tier = $4, summary = $5, last_triggered_at = $6,
 			       acknowledged_at = $7, snoozed_until = $8, resolved_at = $9, actionable = $10, escalated_at = $11,
-			       trigger_count = $12
+			       trigger_count = $12, rule_id = $14, changed_at = statement_timestamp()
 			WHERE id = $1 AND patient_id = $13`,
 			al.ID, al.Severity, al.State, al.Tier, al.Summary, al.LastTriggeredAt, nullTime(al.AcknowledgedAt),
-			nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt), al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1), al.PatientID)
+			nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt), al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1), al.PatientID,
+			al.RuleID)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = ErrNotFound
 		}
@@ -354,8 +361,10 @@ func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error
 			return al, err
 		}
 	}
-	a.changed = append(a.changed, al.ID)
-	a.touched = append(a.touched, al.PatientID)
+	if !w.Quiet || len(w.Events) > 0 {
+		a.changed = append(a.changed, al.ID)
+		a.touched = append(a.touched, al.PatientID)
+	}
 	return al, nil
 }
 

@@ -98,11 +98,27 @@ func (s *Store) AlertsByID(ctx context.Context, ids []string) ([]rpm.Alert, erro
 	return list, nil
 }
 
-// AlertsChangedSince returns alerts with an event after since: what a listener that was away
-// missed.
+// AlertsOfPatients returns the patients' open alerts and those that changed after since: what a
+// dashboard that was away needs to be right again.
+func (s *Store) AlertsOfPatients(ctx context.Context, patients []string, since time.Time) ([]rpm.Alert, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.patient_id = ANY($1::uuid[]) AND (a.state <> 'resolved' OR a.changed_at > $2)
+		ORDER BY a.changed_at`, patients, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts of patients: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts of patients: %w", err)
+	}
+	return list, nil
+}
+
+// AlertsChangedSince returns alerts that changed after since (by the database's clock): what a
+// listener that was away missed.
 func (s *Store) AlertsChangedSince(ctx context.Context, since time.Time) ([]rpm.Alert, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
-		WHERE a.id IN (SELECT alert_id FROM alert_events WHERE at > $1) OR a.last_triggered_at > $1`, since)
+		WHERE a.changed_at > $1`, since)
 	if err != nil {
 		return nil, fmt.Errorf("store: alerts changed: %w", err)
 	}

@@ -217,8 +217,8 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 // DeviceMetric names one code one device sends.
 type DeviceMetric struct{ DeviceID, Code string }
 
-// RecordDeviceMetrics keeps, for each device and code, the time of its latest reading (never moving
-// it back): the no-data timer watches it.
+// RecordDeviceMetrics keeps, for each device and code, when its latest reading was received (never
+// moving it back): the no-data timer watches it.
 func (s *Store) RecordDeviceMetrics(ctx context.Context, latest map[DeviceMetric]time.Time) error {
 	ids, codes := make([]string, 0, len(latest)), make([]string, 0, len(latest))
 	at := make([]time.Time, 0, len(latest))

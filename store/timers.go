@@ -34,6 +34,12 @@ func (s *Store) leadOnce(ctx context.Context, lock int64, retry time.Duration, f
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lock).Scan(&got); err != nil || !got {
 		return
 	}
+	// A leader whose host dies must lose the lock in seconds, not after the default two hours of
+	// TCP keepalive: the server probes this session's connection often.
+	if _, err := conn.Exec(ctx, `SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3`); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		return
+	}
 	// The lock lives as long as this session: closing the connection, not unlocking, gives it up,
 	// so it is never left held by a connection returned to the pool.
 	defer conn.Conn().Close(context.WithoutCancel(ctx))
@@ -51,7 +57,10 @@ func (s *Store) leadOnce(ctx context.Context, lock int64, retry time.Duration, f
 			<-done
 			return
 		case <-t.C:
-			if err := conn.Ping(leadCtx); err != nil {
+			pingCtx, cancelPing := context.WithTimeout(leadCtx, max(retry, time.Second))
+			err := conn.Ping(pingCtx)
+			cancelPing()
+			if err != nil {
 				cancel()
 				<-done
 				return
@@ -111,8 +120,9 @@ func (s *Store) EndedSnoozes(ctx context.Context, now time.Time) ([]rpm.Alert, e
 	return list, nil
 }
 
-// DeviceFeed is one code a device on a patient sends, and since when it has been quiet: its latest
-// reading, or the assignment's start if that is later.
+// DeviceFeed is one code a device on a patient sends, and since when it has been quiet: when its
+// latest reading was received, or since the assignment's start or the last no-data alert's end if
+// later (a clinician who resolves a no-data alert gets a whole new silence before the next).
 type DeviceFeed struct {
 	Patient, Device, Code string
 	Since                 time.Time
@@ -122,7 +132,9 @@ type DeviceFeed struct {
 // rules in force for their patients.
 func (s *Store) DeviceFeeds(ctx context.Context) ([]DeviceFeed, map[string][]rpm.AlertRule, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT a.patient_id::text, a.device_id::text, m.code, greatest(m.last_at, a.started_at)
+		SELECT a.patient_id::text, a.device_id::text, m.code, greatest(m.last_at, a.started_at, (
+			SELECT max(x.resolved_at) FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id
+			WHERE x.patient_id = a.patient_id AND x.device_id = a.device_id AND xr.kind = 'no_data' AND xr.code = m.code))
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
 		JOIN device_metrics m ON m.device_id = a.device_id
 		WHERE a.ended_at IS NULL`)
@@ -172,4 +184,21 @@ func (s *Store) RulesForPatients(ctx context.Context, patients []string) (map[st
 		return nil, fmt.Errorf("store: rules for patients: %w", err)
 	}
 	return EffectiveRules(rules, patients, teams), nil
+}
+
+// OrphanedNoData returns open no-data alerts whose device is no longer on the patient, or no
+// longer in service: nothing else would resolve them.
+func (s *Store) OrphanedNoData(ctx context.Context) ([]rpm.Alert, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.state <> 'resolved' AND a.device_id IS NOT NULL AND NOT EXISTS (
+			SELECT 1 FROM device_assignments da JOIN devices d ON d.id = da.device_id AND d.status = 'active'
+			WHERE da.device_id = a.device_id AND da.patient_id = a.patient_id AND da.ended_at IS NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("store: orphaned no-data alerts: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return nil, fmt.Errorf("store: orphaned no-data alerts: %w", err)
+	}
+	return list, nil
 }

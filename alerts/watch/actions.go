@@ -17,21 +17,24 @@ var ErrNotNow = alerts.ErrNotNow
 func (e *Engine) Acknowledge(ctx context.Context, alertID, patientID, actorID, note string) (rpm.Alert, error) {
 	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Acknowledge(now, actorID, note)
-	})
+	}, false)
 }
 
 // Snooze acknowledges the alert until until; if it is still open then, it fires again.
 func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string, until time.Time, note string) (rpm.Alert, error) {
 	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Snooze(now, until, actorID, note)
-	})
+	}, false)
 }
 
-// Resolve ends the alert by hand, with a note.
+// Resolve ends the alert by hand, with a note. The rule forgets what it remembered about the
+// patient, so it raises a new alert only when its condition holds afresh — for its full duration
+// and repeat count, or a whole new silence — and a clinician can close an alert they judge an
+// artefact.
 func (e *Engine) Resolve(ctx context.Context, alertID, patientID, actorID, note string) (rpm.Alert, error) {
 	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Resolve(now, actorID, note)
-	})
+	}, true)
 }
 
 // Mark records whether the alert was worth answering, so the rules that cause noise show up.
@@ -54,7 +57,7 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 }
 
 // act applies one lifecycle step to the alert under its patient's alert lock.
-func (e *Engine) act(ctx context.Context, alertID, patientID string, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error)) (rpm.Alert, error) {
+func (e *Engine) act(ctx context.Context, alertID, patientID string, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error), rearm bool) (rpm.Alert, error) {
 	var out rpm.Alert
 	err := e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
 		al, err := tx.LockedAlert(ctx, alertID)
@@ -65,8 +68,13 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, step func(a
 		if err != nil {
 			return err
 		}
-		out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}})
-		return err
+		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}}); err != nil {
+			return err
+		}
+		if rearm {
+			return tx.SaveStates(ctx, []store.StateWrite{{Key: store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}}})
+		}
+		return nil
 	})
 	if errors.Is(err, alerts.ErrNotNow) {
 		return out, ErrNotNow

@@ -124,7 +124,9 @@ func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 		ev.apply(patient, rule, alerts.Fire, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 	case holds:
 		ev.apply(patient, rule, alerts.Retrigger, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
-	case st.Firing:
+	case st.Firing && !rule.EvaluateNEWS2(score.Ceiling()):
+		// Resolved only on fresh evidence: while a parameter that counted is merely stale, the
+		// score can only underestimate.
 		st.Firing = false
 		ev.apply(patient, rule, alerts.Resolve, at, "", "")
 	}
@@ -184,16 +186,31 @@ func (ev *evaluation) apply(patient string, rule alerts.Rule, tr alerts.Transiti
 		wasState := al.State
 		al = withLifecycle(al, l)
 		al.Summary, al.TriggerCount = summary, al.TriggerCount+1
-		if severity != "" && rank(severity) > rank(alerts.Severity(al.Severity)) {
+		worse := severity != "" && rank(severity) > rank(alerts.Severity(al.Severity))
+		if worse {
 			al.Severity = string(severity)
 		}
-		if al.State != wasState {
-			al.EscalatedAt = ev.now
+		// An acknowledgement covers the alert as it was: if it gets worse, or comes back after a
+		// quiet spell, someone must look again.
+		if al.State == string(alerts.Acknowledged) && (worse || quiet >= newEpisode) {
+			note := "came back after " + shortDuration(quiet) + " quiet"
+			if worse {
+				note = "worse: now " + al.Severity
+			}
+			l, event = lifecycleOf(al).Refire(at, note)
+			al = withLifecycle(al, l)
 		}
-		if al.State != wasState || quiet >= newEpisode {
+		switch {
+		case al.State != wasState:
+			al.EscalatedAt = ev.now
 			ev.put(key, al, eventOf(event))
-		} else {
-			ev.put(key, al)
+		case worse:
+			event.Note = "worse: now " + al.Severity
+			ev.put(key, al, eventOf(event))
+		case quiet >= newEpisode:
+			ev.put(key, al, eventOf(event))
+		default:
+			ev.put(key, al) // one more reading of the same: counted, not announced
 		}
 	}
 }
@@ -202,18 +219,63 @@ func rank(s alerts.Severity) int {
 	return map[alerts.Severity]int{alerts.Low: 1, alerts.Medium: 2, alerts.High: 3}[s]
 }
 
-// closeRetired resolves the patient's open alerts whose rule is no longer in force (switched off,
-// or replaced by an override): nothing would ever resolve them otherwise.
+// closeRetired deals with the patient's open alerts whose rule is no longer in force: one that a
+// rule now in force replaces (an override, or the default again) — same kind, code and direction —
+// carries on under it, acknowledgement, tier and what the rule remembered included; any other is
+// resolved, saying why. The states of rules no longer in force are dropped, so a rule that comes
+// back starts afresh.
 func (ev *evaluation) closeRetired(patient string) {
-	inForce := map[string]bool{}
+	inForce := map[string]rpm.AlertRule{}
 	for _, r := range ev.scope.Rules[patient] {
-		inForce[r.ID] = true
+		inForce[r.ID] = r
 	}
-	for key := range ev.open {
-		if key.Patient == patient && !inForce[key.Rule] {
+	for key, al := range ev.open {
+		if key.Patient != patient {
+			continue
+		}
+		if _, ok := inForce[key.Rule]; ok {
+			continue
+		}
+		next, ok := ev.successor(patient, al, inForce)
+		if !ok {
 			ev.resolve(key, ev.now, "the rule is no longer in force for this patient")
+			continue
+		}
+		delete(ev.open, key)
+		oldState := store.RuleStateKey{Patient: patient, Rule: key.Rule}
+		newState := store.RuleStateKey{Patient: patient, Rule: next.ID}
+		if _, has := ev.scope.States[newState]; !has && ev.scope.States[oldState] != nil {
+			ev.scope.States[newState] = ev.scope.States[oldState]
+			ev.changes = append(ev.changes, store.StateWrite{Key: newState, State: ev.scope.States[oldState]})
+		}
+		al.RuleID = next.ID
+		key.Rule = next.ID
+		ev.open[key] = al
+		ev.put(key, al, rpm.AlertEvent{Kind: "note", At: ev.now, Note: "now under the rule in force for this patient"})
+	}
+	for k, st := range ev.scope.States {
+		if _, ok := inForce[k.Rule]; k.Patient == patient && !ok && st != nil {
+			ev.changes = append(ev.changes, store.StateWrite{Key: k})
+			delete(ev.scope.States, k)
 		}
 	}
+}
+
+// successor is the one rule in force of the same kind, code and direction as an alert's, without
+// an open alert of its own.
+func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string]rpm.AlertRule) (alerts.Rule, bool) {
+	var found []alerts.Rule
+	for _, s := range inForce {
+		r, ok := ev.engine.rule(s)
+		if ok && string(r.Kind) == al.RuleKind && r.Code == al.Code && string(r.Direction) == al.Direction {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		return alerts.Rule{}, false
+	}
+	_, taken := ev.current(store.OpenAlertKey{Patient: patient, Rule: found[0].ID, Direction: al.Direction, Device: al.DeviceID})
+	return found[0], !taken
 }
 
 // resolve auto-resolves the open alert of key.
@@ -238,10 +300,11 @@ func (ev *evaluation) put(key store.OpenAlertKey, al rpm.Alert, events ...rpm.Al
 	}
 	w := ev.writes[key]
 	if w == nil {
-		w = &store.AlertWrite{}
+		w = &store.AlertWrite{Quiet: true}
 		ev.writes[key] = w
 	}
 	w.Alert, w.Events = al, append(w.Events, events...)
+	w.Quiet = w.Quiet && len(w.Events) == 0 && al.ID != ""
 }
 
 // take removes and returns key's pending write (empty if none).

@@ -42,7 +42,34 @@ func (e *Engine) RunTimers(ctx context.Context) {
 // CheckTimers does one round of the clock-driven checks at the engine's now.
 func (e *Engine) CheckTimers(ctx context.Context) error {
 	now := e.opts.Now()
-	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkSilence(ctx, now))
+	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkSilence(ctx, now), e.resolveOrphans(ctx))
+}
+
+// resolveOrphans resolves no-data alerts of devices taken off the patient, or out of service.
+func (e *Engine) resolveOrphans(ctx context.Context) error {
+	orphans, err := e.store.OrphanedNoData(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		err := e.store.InAlertTx(ctx, []string{o.PatientID}, func(tx *store.AlertTx) error {
+			al, err := tx.LockedAlert(ctx, o.ID)
+			if err != nil {
+				return err
+			}
+			next, ev, err := lifecycleOf(al).AutoResolve(tx.Now())
+			if err != nil {
+				return nil // resolved meanwhile
+			}
+			ev.Note = "the device is no longer on this patient, or out of service"
+			_, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // escalate moves firing alerts nobody acknowledged within the team's window to the next tier.

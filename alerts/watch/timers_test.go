@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/rpm"
+	"github.com/vigil-rpm/vigil/store"
 )
 
 // clock is a test's now, moved by hand.
@@ -226,5 +227,99 @@ func TestAlertsOfARuleSwitchedOff(t *testing.T) {
 	postHR(t, in, d.DeviceID, start, 600, 780, 35) // the rule is off: no new alert
 	if a, open := openAlerts(t, h, patient)["below"]; open {
 		t.Errorf("a rule switched off raised %+v", a)
+	}
+}
+
+// TestAcknowledgementsAndResolutionsHoldUp: an acknowledged alert fires again when its condition
+// comes back after a quiet spell; a clinician's override carries the open alert on, acknowledged;
+// an alert resolved by hand does not come back until its condition holds afresh for the rule's
+// whole duration.
+func TestAcknowledgementsAndResolutionsHoldUp(t *testing.T) {
+	h := newHospital(t)
+	in := newInstance(t, h.url, time.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	start := h.start.Add(time.Hour)
+	var pts []point
+	for sec := 0; sec <= 180; sec += 10 {
+		pts = append(pts, point{sec, 87})
+	}
+	post(t, in, d.DeviceID, start, "a", pts...)
+	a := openAlerts(t, h, patient)["below"]
+	if _, err := in.engine.Acknowledge(ctx, a.ID, patient, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// 20 minutes between the limits (neither breaching nor clear), then a dip.
+	pts = nil
+	for sec := 190; sec < 1400; sec += 60 {
+		pts = append(pts, point{sec, 91})
+	}
+	post(t, in, d.DeviceID, start, "b", append(pts, point{1400, 86})...)
+	if got := openAlerts(t, h, patient)["below"]; got.State != "firing" || !strings.Contains(got.Events, "retriggered:came back after 20m20s quiet") {
+		t.Fatalf("an acknowledged alert that came back: %+v", got)
+	}
+	a = openAlerts(t, h, patient)["below"]
+	if _, err := in.engine.Acknowledge(ctx, a.ID, patient, "", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// A clinician sets this patient's limit to 88: the open alert carries on under the override.
+	if _, err := h.conn.Exec(ctx, `
+		INSERT INTO alert_rules (scope, patient_id, overrides, kind, code, severity, params, change_reason)
+		SELECT 'patient', $1, id, kind, code, severity, jsonb_set(params, '{limit}', '88'), 'scale 2 target'
+		FROM alert_rules WHERE scope = 'hospital' AND code = '59408-5' AND kind = 'threshold'`, patient); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.engine.RulesChanged(ctx, patient); err != nil {
+		t.Fatal(err)
+	}
+	carried := openAlerts(t, h, patient)["below"]
+	if carried.ID != a.ID || carried.State != "acknowledged" || !strings.HasSuffix(carried.Events, "note:now under the rule in force for this patient") {
+		t.Fatalf("the open alert under the override: %+v", carried)
+	}
+
+	// Resolved by hand while still low: the next low readings do not raise a new alert until they
+	// have held for the rule's 2 minutes.
+	if _, err := in.engine.Resolve(ctx, a.ID, patient, "", "probe off the finger"); err != nil {
+		t.Fatal(err)
+	}
+	post(t, in, d.DeviceID, start, "c", point{1500, 86}, point{1560, 86})
+	if got, open := openAlerts(t, h, patient)["below"]; open {
+		t.Fatalf("an alert resolved by hand came back at once: %+v", got)
+	}
+	post(t, in, d.DeviceID, start, "d", point{1620, 86})
+	if got := openAlerts(t, h, patient)["below"]; got.State != "firing" || got.ID == a.ID {
+		t.Fatalf("after 2 minutes low again: %+v", got)
+	}
+}
+
+// TestNoDataAlertOfADeviceTakenOff: a no-data alert is resolved when its device leaves the patient.
+func TestNoDataAlertOfADeviceTakenOff(t *testing.T) {
+	h := newHospital(t)
+	clk := &clock{now: time.Now()}
+	in := newInstance(t, h.url, clk.Now)
+	ctx := context.Background()
+	d := h.devices[1]
+	patient := h.patient[d.DeviceID]
+	post(t, in, d.DeviceID, time.Now().Add(-time.Minute), "a", point{0, 97})
+	if err := in.store.RecordDeviceMetrics(ctx, map[store.DeviceMetric]time.Time{{DeviceID: d.DeviceID, Code: rpm.CodeSpO2}: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = time.Now().Add(20 * time.Minute)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, open := openAlerts(t, h, patient)[""]; !open {
+		t.Fatal("no no-data alert after 20 silent minutes")
+	}
+	if _, err := h.conn.Exec(ctx, `UPDATE device_assignments SET ended_at = now() WHERE device_id = $1 AND ended_at IS NULL`, d.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, open := openAlerts(t, h, patient)[""]; open {
+		t.Errorf("the no-data alert of a device taken off the patient is still open: %+v", got)
 	}
 }

@@ -103,6 +103,32 @@ func (tb *tab) eval(expr string) float64 {
 	return v
 }
 
+// text evaluates a JavaScript expression that yields a string.
+func (tb *tab) text(expr string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		return err.Error()
+	}
+	return v
+}
+
+// waitTrueOr polls a JavaScript condition until it holds, and says how long it took, or -1 when the
+// time is up.
+func (tb *tab) waitTrueOr(expr string, within time.Duration) time.Duration {
+	tb.t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if tb.eval("("+expr+") ? 1 : 0") == 1 {
+			return time.Since(start)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return -1
+}
+
 // waitTrue polls a JavaScript condition until it holds or the time is up, and says how long it took.
 func (tb *tab) waitTrue(expr string, within time.Duration, what string) time.Duration {
 	tb.t.Helper()
@@ -205,7 +231,9 @@ func TestCensusAndChartsInTheBrowser(t *testing.T) {
 	took := kim.waitTrue(cell+` === '123'`, 2*time.Second, "census cell update")
 	t.Logf("reading → census cell in %s", took)
 	news2 := fmt.Sprintf(`document.querySelector('#census tr[data-patient="%s"] td.news2 .band').textContent`, nakamura)
-	kim.waitTrue(news2+` === '2 · low'`, 2*time.Second, "NEWS2 update on the census (pulse 123 scores 2)")
+	if took := kim.waitTrueOr(news2+` === '2 · low'`, 2*time.Second); took < 0 {
+		t.Fatalf("NEWS2 update on the census (pulse 123 scores 2): not within 2 s; it shows %q", kim.text(news2))
+	}
 	kim.screenshot("census")
 
 	kim.do(chromedp.Navigate(base+"/patients/"+nakamura), chromedp.WaitVisible(chromedp.CSS(`#charts`)))

@@ -79,7 +79,7 @@ func TestPatientThresholds(t *testing.T) {
 		t.Errorf("reset without a reason: %d", got.status)
 	}
 	if got := kim.post(base+"/reset", url.Values{"_csrf": {token}, "rule": {override}, "reason": {"Pulse back to normal"}}); got.status != http.StatusOK ||
-		!strings.Contains(got.body, "below 40") || strings.Contains(got.body, "below 35") {
+		!strings.Contains(got.body, "below 40 /min") || strings.Contains(got.body, "below 35 /min") {
 		t.Errorf("reset: %d\n%.400s", got.status, got.body)
 	}
 }

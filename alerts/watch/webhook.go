@@ -11,10 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigil-rpm/vigil/store"
@@ -95,10 +98,36 @@ func (e *Engine) RunWebhooks(ctx context.Context) {
 	}
 }
 
+// webhookTransport dials only addresses a hospital's systems may have: never link-local ones
+// (169.254.0.0/16 holds cloud providers' metadata services, with their credentials) nor the
+// unspecified address, whatever the URL's host resolves to at the moment of sending. Private
+// networks are allowed — that is where paging systems live — and loopback for testing, as the
+// admin page says.
+var webhookTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	dialer := &net.Dialer{Timeout: webhookTimeout, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+			return errors.New("webhook address not allowed (link-local, multicast or unspecified)")
+		}
+		return nil
+	}}
+	t.DialContext = dialer.DialContext
+	t.Proxy = nil
+	return t
+}()
+
 // webhookClient is the client deliveries are sent with: the one given, or one with a timeout, and
 // in either case one that never follows a redirect (the answer to a redirect is a failure).
 func webhookClient(given *http.Client) *http.Client {
-	c := &http.Client{Timeout: webhookTimeout}
+	c := &http.Client{Timeout: webhookTimeout, Transport: webhookTransport}
 	if given != nil {
 		c2 := *given
 		c = &c2

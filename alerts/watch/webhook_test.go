@@ -300,3 +300,14 @@ func TestRunWebhooksWakesOnAlert(t *testing.T) {
 		t.Errorf("the endpoint got %d requests, want 1", got)
 	}
 }
+
+// TestWebhookRefusesLinkLocal: the sender never dials a link-local address (a cloud metadata
+// service), whatever a webhook's URL says.
+func TestWebhookRefusesLinkLocal(t *testing.T) {
+	c := webhookClient(nil)
+	c.Timeout = 2 * time.Second
+	_, err := c.Get("http://169.254.169.254/latest/meta-data/")
+	if err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("a link-local address: %v, want refused", err)
+	}
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,7 +67,14 @@ func (h *Handlers) renderHospitalRules(c echo.Context, editing, problem string, 
 	if err != nil {
 		return err
 	}
-	p := views.HospitalRulesPage{Editing: editing, Problem: problem}
+	noise, err := h.store.RuleNoiseSince(c.Request().Context(), h.now().Add(-30*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	p := views.HospitalRulesPage{Editing: editing, Problem: problem, Noise: map[string]views.RuleNoise{}}
+	for id, n := range noise {
+		p.Noise[id] = views.RuleNoise(n)
+	}
 	for _, r := range defaults {
 		row := ruleRow(r, nil)
 		if r.ID == editing && row.Editable {

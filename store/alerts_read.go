@@ -194,3 +194,30 @@ func (s *Store) Rule(ctx context.Context, id string) (rpm.AlertRule, error) {
 	}
 	return r, nil
 }
+
+// RuleNoise is how many alerts a rule (with its overrides) raised, and how many of them clinicians
+// marked actionable or not.
+type RuleNoise struct {
+	Alerts, Actionable, NotActionable int
+}
+
+// RuleNoiseSince counts each rule's alerts opened after since, an override's counted with the rule
+// it overrides.
+func (s *Store) RuleNoiseSince(ctx context.Context, since time.Time) (map[string]RuleNoise, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT coalesce(r.overrides, r.id)::text, count(*), count(*) FILTER (WHERE a.actionable),
+		       count(*) FILTER (WHERE NOT a.actionable)
+		FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.opened_at > $1 GROUP BY 1`, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: rule noise: %w", err)
+	}
+	out := map[string]RuleNoise{}
+	var id string
+	var n RuleNoise
+	_, err = pgx.ForEachRow(rows, []any{&id, &n.Alerts, &n.Actionable, &n.NotActionable}, func() error { out[id] = n; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("store: rule noise: %w", err)
+	}
+	return out, nil
+}

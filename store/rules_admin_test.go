@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -159,3 +160,35 @@ func TestHospitalRuleUpdate(t *testing.T) {
 		t.Errorf("updating a team rule as a default: %v, want ErrNotFound", err)
 	}
 }
+
+// TestRuleNoise: each rule's alerts of the last days, an override's counted with the rule it
+// overrides, with what clinicians marked them.
+func TestRuleNoise(t *testing.T) {
+	ctx := context.Background()
+	s, conn := openFresh(t)
+	patient := demoWithPatient(t, s)
+	def := queryID(t, conn, `SELECT id::text FROM alert_rules WHERE scope = 'hospital' AND code = '59408-5' AND kind = 'threshold'`)
+	override := queryID(t, conn, `
+		INSERT INTO alert_rules (scope, patient_id, overrides, kind, code, severity, params, change_reason)
+		SELECT 'patient', $1, id, kind, code, severity, params, 'test' FROM alert_rules WHERE id = $2 RETURNING id::text`, patient, def)
+	for _, a := range []struct {
+		rule       string
+		actionable *bool
+		age        string
+	}{{def, ptr(true), "1 day"}, {override, ptr(false), "2 days"}, {override, ptr(false), "3 days"}, {def, nil, "4 days"}, {def, ptr(true), "40 days"}} {
+		if _, err := conn.Exec(ctx, `
+			INSERT INTO alerts (patient_id, rule_id, severity, state, summary, opened_at, resolved_at, actionable)
+			VALUES ($1, $2, 'high', 'resolved', 'x', now() - $3::interval, now(), $4)`, patient, a.rule, a.age, a.actionable); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noise, err := s.RuleNoiseSince(ctx, time.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := noise[def], (store.RuleNoise{Alerts: 4, Actionable: 1, NotActionable: 2}); got != want {
+		t.Errorf("noise of the SpO₂ rule: %+v, want %+v", got, want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -43,7 +43,7 @@ func TestAdminEditsAHospitalDefault(t *testing.T) {
 
 	page := admin.get("/admin/rules")
 	if page.status != http.StatusOK || !strings.Contains(page.body, "below 40") || !strings.Contains(page.body, "by Vigil") ||
-		!strings.Contains(page.body, "Vigil default") {
+		!strings.Contains(page.body, "Vigil default") || !strings.Contains(page.body, "Last 30 days: 0 alerts") {
 		t.Fatalf("defaults page: %d\n%.400s", page.status, page.body)
 	}
 	unchanged := func(name string) {

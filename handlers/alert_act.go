@@ -31,7 +31,7 @@ var (
 )
 
 // alertStep is one clinician's action on an alert, carried out by the alert engine.
-type alertStep func(ctx context.Context, a rpm.Alert, actorID string) (rpm.Alert, error)
+type alertStep func(ctx context.Context, a rpm.Alert, actorID string, audit rpm.AuditEntry) (rpm.Alert, error)
 
 // alertOf loads an alert and passes the viewer through the gate for its patient at need. An alert
 // of a patient the viewer may not reach at that level is errNoAlert, like one that does not exist,
@@ -64,7 +64,7 @@ func (h *Handlers) actOnAlert(c echo.Context, id, action string, problem error, 
 		return a, problem
 	}
 	u, _ := auth.Viewer(c)
-	out, err := step(c.Request().Context(), a, u.ID)
+	out, err := step(c.Request().Context(), a, u.ID, auditEntry(c, action, a.PatientID, "alert", a.ID, true))
 	switch {
 	case errors.Is(err, watch.ErrNotNow):
 		return a, notNow(a.State)
@@ -73,7 +73,7 @@ func (h *Handlers) actOnAlert(c echo.Context, id, action string, problem error, 
 	case err != nil:
 		return a, err
 	}
-	return out, h.audit(c, action, a.PatientID, "alert", a.ID)
+	return out, nil // audited in the step's transaction
 }
 
 // notNow says why a step was refused, from the state the alert was in when loaded.
@@ -88,26 +88,26 @@ func notNow(state string) error {
 }
 
 func (h *Handlers) acknowledgeStep(note string) alertStep {
-	return func(ctx context.Context, a rpm.Alert, actor string) (rpm.Alert, error) {
-		return h.alerts.Acknowledge(ctx, a.ID, a.PatientID, actor, note)
+	return func(ctx context.Context, a rpm.Alert, actor string, audit rpm.AuditEntry) (rpm.Alert, error) {
+		return h.alerts.Acknowledge(ctx, a.ID, a.PatientID, actor, note, audit)
 	}
 }
 
 func (h *Handlers) snoozeStep(d time.Duration, note string) alertStep {
-	return func(ctx context.Context, a rpm.Alert, actor string) (rpm.Alert, error) {
-		return h.alerts.Snooze(ctx, a.ID, a.PatientID, actor, h.now().Add(d), note)
+	return func(ctx context.Context, a rpm.Alert, actor string, audit rpm.AuditEntry) (rpm.Alert, error) {
+		return h.alerts.Snooze(ctx, a.ID, a.PatientID, actor, h.now().Add(d), note, audit)
 	}
 }
 
 func (h *Handlers) resolveStep(note string) alertStep {
-	return func(ctx context.Context, a rpm.Alert, actor string) (rpm.Alert, error) {
-		return h.alerts.Resolve(ctx, a.ID, a.PatientID, actor, note)
+	return func(ctx context.Context, a rpm.Alert, actor string, audit rpm.AuditEntry) (rpm.Alert, error) {
+		return h.alerts.Resolve(ctx, a.ID, a.PatientID, actor, note, audit)
 	}
 }
 
 func (h *Handlers) markStep(actionable bool, note string) alertStep {
-	return func(ctx context.Context, a rpm.Alert, actor string) (rpm.Alert, error) {
-		return h.alerts.Mark(ctx, a.ID, a.PatientID, actor, actionable, note)
+	return func(ctx context.Context, a rpm.Alert, actor string, audit rpm.AuditEntry) (rpm.Alert, error) {
+		return h.alerts.Mark(ctx, a.ID, a.PatientID, actor, actionable, note, audit)
 	}
 }
 

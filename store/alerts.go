@@ -396,6 +396,23 @@ func (a *AlertTx) addEvent(ctx context.Context, al rpm.Alert, ev rpm.AlertEvent)
 	return nil
 }
 
+// Audit records audit entries in the transaction, so that the change they describe and its audit
+// row commit together or not at all. (The transaction is READ COMMITTED, as the audit chain's
+// trigger needs.)
+func (a *AlertTx) Audit(ctx context.Context, entries ...rpm.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, e := range entries {
+		queueAudit(b, e)
+	}
+	if err := a.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record audit: %w", err)
+	}
+	return nil
+}
+
 // LockedAlert reads one alert of the transaction's patients, locked for update.
 func (a *AlertTx) LockedAlert(ctx context.Context, id string) (rpm.Alert, error) {
 	if !rpm.IsID(id) {

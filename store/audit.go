@@ -25,17 +25,7 @@ func (s *Store) RecordAudit(ctx context.Context, entries ...rpm.AuditEntry) erro
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		for _, e := range entries {
-			var addr *netip.Addr
-			if a, err := netip.ParseAddr(e.RemoteAddr); err == nil {
-				addr = &a
-			}
-			batch.Queue(`
-				INSERT INTO audit_log (actor_kind, actor_id, actor_role, action, patient_id, object_type, object_id,
-				                       allowed, request_id, remote_addr, user_agent)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				e.ActorKind, nullID(e.ActorID), clean(e.ActorRole, 64), clean(e.Action, 64), nullID(e.PatientID),
-				clean(e.ObjectType, 64), clean(e.ObjectID, 128), e.Allowed, clean(e.RequestID, 64), addr,
-				clean(e.UserAgent, 256))
+			queueAudit(batch, e)
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
@@ -43,6 +33,21 @@ func (s *Store) RecordAudit(ctx context.Context, entries ...rpm.AuditEntry) erro
 		return fmt.Errorf("store: record audit: %w", err)
 	}
 	return nil
+}
+
+// queueAudit adds one audit entry's insert to a batch.
+func queueAudit(batch *pgx.Batch, e rpm.AuditEntry) {
+	var addr *netip.Addr
+	if a, err := netip.ParseAddr(e.RemoteAddr); err == nil {
+		addr = &a
+	}
+	batch.Queue(`
+		INSERT INTO audit_log (actor_kind, actor_id, actor_role, action, patient_id, object_type, object_id,
+		                       allowed, request_id, remote_addr, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ActorKind, nullID(e.ActorID), clean(e.ActorRole, 64), clean(e.Action, 64), nullID(e.PatientID),
+		clean(e.ObjectType, 64), clean(e.ObjectID, 128), e.Allowed, clean(e.RequestID, 64), addr,
+		clean(e.UserAgent, 256))
 }
 
 // AuditFilter narrows an audit listing; zero fields do not filter. Before pages backwards by id.

@@ -13,16 +13,19 @@ import (
 // ErrNotNow is an action the alert's state does not allow, such as acknowledging a resolved alert.
 var ErrNotNow = alerts.ErrNotNow
 
+// The actions take the audit entries that record them, written in the same transaction as the
+// change, so a change is never without its audit row.
+
 // Acknowledge records that actorID is on the alert: it stops escalating.
-func (e *Engine) Acknowledge(ctx context.Context, alertID, patientID, actorID, note string) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
+func (e *Engine) Acknowledge(ctx context.Context, alertID, patientID, actorID, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
+	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Acknowledge(now, actorID, note)
 	}, false)
 }
 
 // Snooze acknowledges the alert until until; if it is still open then, it fires again.
-func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string, until time.Time, note string) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
+func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string, until time.Time, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
+	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Snooze(now, until, actorID, note)
 	}, false)
 }
@@ -31,14 +34,14 @@ func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string,
 // patient, so it raises a new alert only when its condition holds afresh — for its full duration
 // and repeat count, or a whole new silence — and a clinician can close an alert they judge an
 // artefact.
-func (e *Engine) Resolve(ctx context.Context, alertID, patientID, actorID, note string) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
+func (e *Engine) Resolve(ctx context.Context, alertID, patientID, actorID, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
+	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Resolve(now, actorID, note)
 	}, true)
 }
 
 // Mark records whether the alert was worth answering, so the rules that cause noise show up.
-func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, actionable bool, note string) (rpm.Alert, error) {
+func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, actionable bool, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
 	var out rpm.Alert
 	err := e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
 		al, err := tx.LockedAlert(ctx, alertID)
@@ -50,14 +53,16 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 		if !actionable {
 			kind = "marked_not_actionable"
 		}
-		out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{{Kind: kind, At: tx.Now(), ActorID: actorID, Note: note}}})
-		return err
+		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{{Kind: kind, At: tx.Now(), ActorID: actorID, Note: note}}}); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, audit...)
 	})
 	return out, err
 }
 
 // act applies one lifecycle step to the alert under its patient's alert lock.
-func (e *Engine) act(ctx context.Context, alertID, patientID string, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error), rearm bool) (rpm.Alert, error) {
+func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm.AuditEntry, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error), rearm bool) (rpm.Alert, error) {
 	var out rpm.Alert
 	err := e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
 		al, err := tx.LockedAlert(ctx, alertID)
@@ -72,9 +77,11 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, step func(a
 			return err
 		}
 		if rearm {
-			return tx.SaveStates(ctx, []store.StateWrite{{Key: store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}}})
+			if err := tx.SaveStates(ctx, []store.StateWrite{{Key: store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}}}); err != nil {
+				return err
+			}
 		}
-		return nil
+		return tx.Audit(ctx, audit...)
 	})
 	if errors.Is(err, alerts.ErrNotNow) {
 		return out, ErrNotNow

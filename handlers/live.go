@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,13 +27,17 @@ const (
 	// queueSize bounds a dashboard's queue of frames; one that falls further behind is dropped
 	// and catches up from the database when it reconnects.
 	queueSize = 256
+	// directSize bounds the replies and replays waiting to be written; their sender waits.
+	directSize = 8
 	// maxReplay bounds what a reconnecting dashboard is sent from the database.
 	maxReplay = 20000
 )
 
 // upgrader leaves CheckOrigin at its default: the Origin must match the Host, so another site's
 // page cannot open a dashboard connection with the user's cookie.
-var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384}
+// Buffers are what an idle connection costs most: reading reuses the HTTP server's 4 KiB buffer,
+// and writing borrows a buffer from a pool only while a frame is being written.
+var upgrader = websocket.Upgrader{WriteBufferSize: 16384, WriteBufferPool: &sync.Pool{}}
 
 // clientMessage is what a dashboard sends (API.md "Live stream").
 type clientMessage struct {
@@ -46,7 +51,7 @@ type clientMessage struct {
 // an error frame (and an audit entry), never data.
 func (h *Handlers) Live(c echo.Context) error {
 	viewer, _ := auth.Viewer(c)
-	s := &liveConn{h: h, viewer: viewer, direct: make(chan live.Frame, 64),
+	s := &liveConn{h: h, viewer: viewer, direct: make(chan live.Frame, directSize),
 		session: h.sessions.Token(c.Request().Context()),
 		// Copied now: the echo context is recycled when this handler returns.
 		requestID: c.Response().Header().Get(echo.HeaderXRequestID), remote: c.RealIP(), agent: c.Request().UserAgent()}
@@ -209,7 +214,7 @@ func (s *liveConn) writePump(ctx context.Context) {
 		case f := <-s.direct:
 			batch = []live.Frame{f}
 		case f := <-s.sub.Frames():
-			batch = coalesce(f, s.sub.Frames())
+			batch = coalesce(*f, s.sub.Frames())
 		case <-ping.C:
 			if s.write(websocket.PingMessage, nil) != nil {
 				return
@@ -276,12 +281,13 @@ func (s *liveConn) write(kind int, data []byte) error {
 
 // coalesce takes a frame and whatever else is queued, merging frames of the same patient. Frames
 // are shared with other dashboards, so merging copies, never appends in place.
-func coalesce(first live.Frame, queue <-chan live.Frame) []live.Frame {
+func coalesce(first live.Frame, queue <-chan *live.Frame) []live.Frame {
 	out := []live.Frame{first}
 	index := map[string]int{first.Patient: 0}
 	for range queueSize {
 		select {
-		case f := <-queue:
+		case shared := <-queue:
+			f := *shared
 			if i, ok := index[f.Patient]; ok && f.Type == "readings" && out[i].Type == "readings" {
 				out[i].Readings = slices.Concat(out[i].Readings, f.Readings)
 				continue

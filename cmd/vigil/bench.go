@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -165,6 +166,10 @@ func formatValue(v float64) string {
 // bench runs every measurement and returns the results.
 func bench(ctx context.Context, opts benchOptions) (*benchResult, error) {
 	res := &benchResult{Started: time.Now().UTC(), Quick: opts.Quick, Machine: machine(), Settings: map[string]string{}}
+	// Both ends of the device connections are in this process; of the idle dashboards, the server's.
+	if need := max(2*min(opts.Size.Devices, maxLoadConns), opts.Size.IdleConns+2*opts.Size.Dashboards) + 4096; !raiseFileLimit(need) {
+		return nil, fmt.Errorf("this run needs %d open files; raise the limit (ulimit -n) or use --quick", need)
+	}
 	databaseURL := opts.DatabaseURL
 	var cluster *pgcluster.Cluster
 	if databaseURL == "" {
@@ -353,4 +358,19 @@ func (b *benchRun) printStatements(ctx context.Context) {
 	for _, s := range list {
 		b.opts.progress("%9.0f ms %8d calls %7.2f ms/call %9d rows  %s", s.TotalMillis, s.Calls, s.MeanMillis, s.Rows, s.Query)
 	}
+}
+
+// raiseFileLimit makes sure this process may open n files, raising its limits if need be (the
+// hard limit only as root). It reports whether the process may.
+func raiseFileLimit(n int) bool {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return false
+	}
+	if lim.Cur >= uint64(n) {
+		return true
+	}
+	lim.Cur = uint64(n)
+	lim.Max = max(lim.Max, uint64(n))
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) == nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -263,8 +264,8 @@ func appendGlucose(buf []byte, d *benchDevice, value string, at time.Time) []byt
 }
 
 // idleConnections opens IdleConns dashboards that subscribe to their team's census and then stay
-// quiet, and reports the process's resident memory growth per connection. The client side of
-// each is a bare socket (no goroutine, no buffers), so nearly all of the growth is Vigil's.
+// quiet, and reports the process's resident memory growth per connection. The client ends are bare
+// sockets handed to child processes (holdElsewhere), so the growth is Vigil's.
 func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error {
 	n := b.opts.Size.IdleConns
 	runtime.GC()
@@ -312,6 +313,16 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	holders, err := holdElsewhere(conns)
+	defer func() {
+		for _, h := range holders {
+			_ = h.Process.Kill()
+			_ = h.Wait()
+		}
+	}()
+	if err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second) // subscriptions authorised and audited
@@ -395,4 +406,43 @@ func residentKiB() int64 {
 		}
 	}
 	return 0
+}
+
+// holdersBatch is how many client sockets one holder process keeps open.
+const holdersBatch = 1000
+
+// holdElsewhere hands the client ends of the idle connections to child processes that only keep
+// them open ("sleep"), so that this process holds the server ends alone: its memory is then
+// Vigil's, and its open files stay within the limit. Without "sleep" the sockets stay here.
+func holdElsewhere(conns []net.Conn) ([]*exec.Cmd, error) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		return nil, nil
+	}
+	var holders []*exec.Cmd
+	for start := 0; start < len(conns); start += holdersBatch {
+		var files []*os.File
+		for _, c := range conns[start:min(len(conns), start+holdersBatch)] {
+			f, err := c.(*net.TCPConn).File()
+			if err != nil {
+				return holders, err
+			}
+			files = append(files, f)
+		}
+		cmd := exec.Command(sleep, "3600")
+		cmd.ExtraFiles = files
+		err := cmd.Start()
+		for _, f := range files {
+			f.Close()
+		}
+		if err != nil {
+			return holders, err
+		}
+		holders = append(holders, cmd)
+		for i := start; i < min(len(conns), start+holdersBatch); i++ {
+			conns[i].Close()
+			conns[i] = nil
+		}
+	}
+	return holders, nil
 }

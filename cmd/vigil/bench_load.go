@@ -16,6 +16,10 @@ import (
 	"time"
 )
 
+// maxLoadConns bounds the connections the closed loop opens: beyond it, devices share them, as
+// devices behind a gateway do (both ends of each are in this process, and open files are limited).
+const maxLoadConns = 4000
+
 // readingsPerRequest is how many readings each simulated request carries.
 const readingsPerRequest = 5
 
@@ -179,11 +183,18 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 	var done, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	conns := make(chan *intakeConn, min(len(b.devices), maxLoadConns))
+	for range cap(conns) {
+		conns <- newIntakeConn(b.addr)
+	}
+	defer func() {
+		for range cap(conns) {
+			(<-conns).close()
+		}
+	}()
 	asLoad(ctx, func(ctx context.Context) {
 		for _, d := range b.devices {
 			wg.Go(func() {
-				c := newIntakeConn(b.addr)
-				defer c.close()
 				var body []byte
 				for {
 					select {
@@ -192,7 +203,9 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 					default:
 					}
 					body = appendBody(body[:0], d, time.Now())
+					c := <-conns
 					ok, err := c.post(d, body, readingsPerRequest)
+					conns <- c
 					switch {
 					case ok:
 						done.Add(readingsPerRequest)

@@ -61,13 +61,18 @@ func (h *Handlers) Live(c echo.Context) error {
 	}
 	s.conn = conn
 	s.sub = h.hub.Subscribe(queueSize)
-	defer s.sub.Close()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request().Context()))
-	written := make(chan struct{})
-	go func() { s.writePump(ctx); cancel(); close(written) }()
-	s.readPump(ctx)
-	cancel()
-	<-written
+	// The pumps get goroutines of their own and this handler returns, ending the HTTP server's
+	// goroutine, whose stack grew deep in the middleware: an idle dashboard then holds two small
+	// stacks instead of a large and a small one.
+	go func() {
+		defer s.sub.Close()
+		written := make(chan struct{})
+		go func() { s.writePump(ctx); cancel(); close(written) }()
+		s.readPump(ctx)
+		cancel()
+		<-written
+	}()
 	return nil
 }
 
@@ -95,7 +100,7 @@ func (s *liveConn) readPump(ctx context.Context) {
 		}
 		switch m.Type {
 		case "subscribe":
-			s.subscribe(ctx, m)
+			onFreshStack(func() { s.subscribe(ctx, m) })
 		case "unsubscribe":
 			s.sub.Remove(m.Patients...)
 		default:
@@ -221,7 +226,9 @@ func (s *liveConn) writePump(ctx context.Context) {
 			}
 			continue
 		case <-recheck.C:
-			if !s.recheck(ctx) {
+			ok := true
+			onFreshStack(func() { ok = s.recheck(ctx) })
+			if !ok {
 				return
 			}
 			continue
@@ -299,4 +306,16 @@ func coalesce(first live.Frame, queue <-chan *live.Frame) []live.Frame {
 		}
 	}
 	return out
+}
+
+// onFreshStack runs fn in a goroutine of its own and waits for it. The database work of a
+// subscription or a recheck grows a goroutine's stack, and a pump that did it would keep the
+// grown stack for as long as the dashboard stays connected; a goroutine that ends gives it back.
+func onFreshStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -271,7 +272,7 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 	runtime.GC()
 	debug.FreeOSMemory()
 	time.Sleep(500 * time.Millisecond)
-	before := residentKiB()
+	before, stacksBefore := residentKiB(), goStacks()
 	conns := make([]net.Conn, n)
 	defer func() {
 		for _, c := range conns {
@@ -329,10 +330,10 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 	runtime.GC()
 	debug.FreeOSMemory()
 	time.Sleep(500 * time.Millisecond)
-	after := residentKiB()
+	after, stacksAfter := residentKiB(), goStacks()
 	res.add("memory per idle WebSocket", "KiB", float64(after-before)/float64(n), "≤ 20")
-	res.Notes = append(res.Notes, fmt.Sprintf("connections: %d idle dashboards, each subscribed to %d patients; RSS %d → %d MiB",
-		n, b.opts.Size.TeamSize, before/1024, after/1024))
+	res.Notes = append(res.Notes, fmt.Sprintf("connections: %d idle dashboards, each subscribed to %d patients; RSS %d → %d MiB, of which goroutine stacks %.1f KiB per connection",
+		n, b.opts.Size.TeamSize, before/1024, after/1024, float64(stacksAfter-stacksBefore)/1024/float64(n)))
 	return nil
 }
 
@@ -445,4 +446,14 @@ func holdElsewhere(conns []net.Conn) ([]*exec.Cmd, error) {
 		}
 	}
 	return holders, nil
+}
+
+// goStacks is the memory held by goroutine stacks, in bytes.
+func goStacks() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }

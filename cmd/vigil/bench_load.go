@@ -44,7 +44,6 @@ type intakeConn struct {
 	conn net.Conn
 	r    *bufio.Reader
 	req  []byte // reused request buffer
-	body []byte // reused body buffer
 	resp []byte // reused response body buffer
 }
 

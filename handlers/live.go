@@ -197,12 +197,14 @@ func (s *liveConn) send(ctx context.Context, f live.Frame) {
 }
 
 // writePump writes replies and queued frames, coalescing a burst of frames of one patient into
-// one, and pings to keep the connection alive. It ends when the subscription is dropped.
+// one, pings to keep the connection alive, and has the access policy applied again periodically
+// (without stopping the frames). It ends when the subscription is dropped.
 func (s *liveConn) writePump(ctx context.Context) {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
 	recheck := time.NewTicker(s.h.liveRecheck)
 	defer recheck.Stop()
+	checked, checking := make(chan accessCheck), false
 	defer s.conn.Close()
 	for {
 		var batch []live.Frame
@@ -226,9 +228,20 @@ func (s *liveConn) writePump(ctx context.Context) {
 			}
 			continue
 		case <-recheck.C:
-			ok := true
-			onFreshStack(func() { ok = s.recheck(ctx) })
-			if !ok {
+			// The check's queries run beside the pump, so frames keep flowing meanwhile.
+			if !checking {
+				checking = true
+				go func() {
+					select {
+					case checked <- s.recheck(ctx):
+					case <-ctx.Done():
+					}
+				}()
+			}
+			continue
+		case c := <-checked:
+			checking = false
+			if !s.applyCheck(c) {
 				return
 			}
 			continue
@@ -245,26 +258,34 @@ func (s *liveConn) writePump(ctx context.Context) {
 	}
 }
 
+// accessCheck is what a recheck found: whether the connection must close, and the patients the
+// viewer may no longer see (already removed from the subscription and audited).
+type accessCheck struct {
+	end     bool
+	removed []string
+}
+
 // recheck applies the access policy again to a long-lived connection: a session that ended
 // (sign-out, expiry), a disabled user, a share that expired or was revoked, a team the viewer left.
-// It reports whether the connection may go on. A database that cannot answer just now ends nothing.
-func (s *liveConn) recheck(ctx context.Context) bool {
+// It writes nothing: the write pump tells the dashboard. A database that cannot answer just now
+// ends nothing.
+func (s *liveConn) recheck(ctx context.Context) accessCheck {
 	alive, err := s.h.sessions.Alive(ctx, s.session)
 	if err != nil {
-		return true
+		return accessCheck{}
 	}
 	current, err := s.h.store.User(ctx, s.viewer.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return true
+		return accessCheck{}
 	}
 	if !alive || err != nil || current.Disabled {
-		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
-		return false
+		return accessCheck{end: true}
 	}
 	visible, err := s.visible(ctx)
 	if err != nil {
-		return true
+		return accessCheck{}
 	}
+	var removed []string
 	for _, id := range s.sub.Patients() {
 		if visible[id] {
 			continue
@@ -273,6 +294,18 @@ func (s *liveConn) recheck(ctx context.Context) bool {
 		if err := s.h.store.RecordAudit(ctx, s.entry(id, false)); err != nil {
 			s.h.log.Error("recording a denial in the audit trail failed", "err", err)
 		}
+		removed = append(removed, id)
+	}
+	return accessCheck{removed: removed}
+}
+
+// applyCheck tells the dashboard what a recheck found; it reports whether the connection goes on.
+func (s *liveConn) applyCheck(c accessCheck) bool {
+	if c.end {
+		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
+		return false
+	}
+	for _, id := range c.removed {
 		b, _ := json.Marshal(live.Frame{Type: "error", Patient: id, Message: "You may no longer see this patient."})
 		if s.write(websocket.TextMessage, b) != nil {
 			return false

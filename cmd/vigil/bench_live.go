@@ -326,7 +326,7 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 	if err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second) // subscriptions authorised and audited
+	settle() // every subscription authorised, audited and added
 	runtime.GC()
 	debug.FreeOSMemory()
 	time.Sleep(500 * time.Millisecond)
@@ -456,4 +456,19 @@ func goStacks() int64 {
 		return 0
 	}
 	return int64(s[0].Value.Uint64())
+}
+
+// settle waits until the number of goroutines has stopped changing for two seconds (at most two
+// minutes): each subscription runs on a goroutine of its own until it is authorised and audited.
+func settle() {
+	last, still := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(2 * time.Minute); still < 4 && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
 }

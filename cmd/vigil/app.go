@@ -40,6 +40,7 @@ type app struct {
 	sessions  *auth.Sessions
 	intake    *ingest.Service
 	relay     *live.Relay
+	hub       *live.Hub
 	alerts    *watch.Engine
 	server    *web.Server
 	retention time.Duration
@@ -116,7 +117,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	if opts.RejectedRetention == 0 {
 		opts.RejectedRetention = defaultRejectedRetention
 	}
-	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, alerts: engine, server: server, retention: opts.RejectedRetention}, nil
+	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, hub: hub, alerts: engine, server: server, retention: opts.RejectedRetention}, nil
 }
 
 // builtinProvider makes the built-in OpenID provider with the given demo accounts, and the

@@ -52,8 +52,8 @@ type benchSize struct {
 }
 
 var (
-	fullBench = benchSize{Devices: 10000, TeamSize: 50, Dashboards: 1000, IdleConns: 10000, BaselineRows: 2_000_000,
-		Warmup: 5 * time.Second, Closed: 30 * time.Second, Open: 20 * time.Second, Live: 30 * time.Second, Alerts: 50,
+	fullBench = benchSize{Devices: 10000, TeamSize: 50, Dashboards: 1000, IdleConns: 10000, BaselineRows: 1_000_000,
+		Warmup: 5 * time.Second, Closed: 20 * time.Second, Open: 15 * time.Second, Live: 20 * time.Second, Alerts: 50,
 		ChartInterval: time.Second, Charts: 200}
 	quickBench = benchSize{Devices: 400, TeamSize: 50, Dashboards: 40, IdleConns: 500, BaselineRows: 100_000,
 		Warmup: time.Second, Closed: 4 * time.Second, Open: 3 * time.Second, Live: 3 * time.Second, Alerts: 5,

@@ -286,13 +286,15 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 		subscribe []byte
 	}
 	u, _ := url.Parse(b.base)
-	for _, t := range b.hospital.teams {
+	var seatTeam []int
+	for ti, t := range b.hospital.teams {
 		ids := make([]string, len(t.patients))
 		for i, p := range t.patients {
 			ids[i] = b.patientIDs[p]
 		}
 		msg, _ := json.Marshal(map[string]any{"type": "subscribe", "patients": ids})
 		for _, name := range t.clinicians {
+			seatTeam = append(seatTeam, ti)
 			var cookies []string
 			for _, c := range b.clinicians[name].client.Jar.Cookies(u) {
 				cookies = append(cookies, c.Name+"="+c.Value)
@@ -302,6 +304,10 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 				subscribe []byte
 			}{strings.Join(cookies, "; "), maskedText(msg)})
 		}
+	}
+	want := map[string]int{} // first patient of each team → idle dashboards subscribed to it
+	for i := range n {
+		want[b.patientIDs[b.hospital.teams[seatTeam[i%len(seats)]].patients[0]]]++
 	}
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(32)
@@ -326,7 +332,7 @@ func (b *benchRun) idleConnections(ctx context.Context, res *benchResult) error 
 	if err != nil {
 		return err
 	}
-	settle() // every subscription authorised, audited and added
+	b.settle(want) // every subscription authorised, audited and added
 	runtime.GC()
 	debug.FreeOSMemory()
 	time.Sleep(500 * time.Millisecond)
@@ -413,13 +419,15 @@ func residentKiB() int64 {
 const holdersBatch = 1000
 
 // holdElsewhere hands the client ends of the idle connections to child processes that only keep
-// them open ("sleep"), so that this process holds the server ends alone: its memory is then
-// Vigil's, and its open files stay within the limit. Without "sleep" the sockets stay here.
+// them open and answer the server's keep-alive (bash; else "sleep", and the server closes them
+// after a minute), so that this process holds the server ends alone: its memory is then Vigil's,
+// and its open files stay within the limit. Without "sleep" the sockets stay here.
 func holdElsewhere(conns []net.Conn) ([]*exec.Cmd, error) {
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		return nil, nil
 	}
+	bash, _ := exec.LookPath("bash")
 	var holders []*exec.Cmd
 	for start := 0; start < len(conns); start += holdersBatch {
 		var files []*os.File
@@ -431,6 +439,11 @@ func holdElsewhere(conns []net.Conn) ([]*exec.Cmd, error) {
 			files = append(files, f)
 		}
 		cmd := exec.Command(sleep, "3600")
+		if bash != "" {
+			// An unsolicited, masked, empty pong on each socket every 20 s (RFC 6455 §5.5.3) keeps
+			// the server's read deadline (60 s) from closing the idle dashboards.
+			cmd = exec.Command(bash, "-c", fmt.Sprintf(`while :; do for ((fd=3; fd<%d; fd++)); do printf '\212\200\000\000\000\000' >&$fd; done; sleep 20; done`, 3+len(files)))
+		}
 		cmd.ExtraFiles = files
 		err := cmd.Start()
 		for _, f := range files {
@@ -458,17 +471,19 @@ func goStacks() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
-// settle waits until the number of goroutines has stopped changing for two seconds (at most two
-// minutes): each subscription runs on a goroutine of its own until it is authorised and audited.
-func settle() {
-	last, still := runtime.NumGoroutine(), 0
-	for deadline := time.Now().Add(2 * time.Minute); still < 4 && time.Now().Before(deadline); {
-		time.Sleep(500 * time.Millisecond)
-		n := runtime.NumGoroutine()
-		if n == last {
-			still++
-		} else {
-			last, still = n, 0
+// settle waits until the hub holds every idle dashboard's subscription (each is authorised and
+// audited first), at most two minutes.
+func (b *benchRun) settle(want map[string]int) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		done := true
+		for p, n := range want {
+			if b.app.hub.Subscribers(p) < n {
+				done = false
+				break
+			}
+		}
+		if done {
+			return
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/rpm"
-	"github.com/vigil-rpm/vigil/store"
 )
 
 var errBadToken = rpm.Errorf(rpm.EUnauthorized, "A valid device token is required: Authorization: Bearer <token>.")
@@ -24,14 +23,10 @@ func (h *Handlers) Intake(c echo.Context) error {
 		return errBadToken
 	}
 	ctx := c.Request().Context()
-	dev, err := h.store.DeviceByTokenHash(ctx, auth.HashDeviceToken(token))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return errBadToken
-	case err != nil:
-		return &rpm.Error{Code: rpm.EUnavailable, Message: "Vigil cannot store readings just now; retry later with the same reading ids.", Cause: err}
-	case dev.Status != rpm.DeviceActive:
-		return rpm.Errorf(rpm.EUnauthorized, "This device is marked lost or retired; its token no longer works.")
+	hash := auth.HashDeviceToken(token)
+	deviceID, err := h.intake.Authenticate(ctx, hash)
+	if err != nil {
+		return intakeError(c, err)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, ingest.MaxBodyBytes))
 	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
@@ -39,7 +34,7 @@ func (h *Handlers) Intake(c echo.Context) error {
 	} else if err != nil {
 		return rpm.Errorf(rpm.EInvalid, "The body could not be read.")
 	}
-	res, err := h.intake.Accept(ctx, dev.ID, body)
+	res, err := h.intake.AcceptWithToken(ctx, deviceID, hash, body)
 	if err != nil {
 		return intakeError(c, err)
 	}
@@ -47,6 +42,12 @@ func (h *Handlers) Intake(c echo.Context) error {
 }
 
 func intakeError(c echo.Context, err error) error {
+	switch {
+	case errors.Is(err, ingest.ErrUnknownToken):
+		return errBadToken
+	case errors.Is(err, ingest.ErrDeviceInactive):
+		return rpm.Errorf(rpm.EUnauthorized, "This device is marked lost or retired; its token no longer works.")
+	}
 	if rl, ok := errors.AsType[*ingest.RateLimitedError](err); ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(rl.RetryAfterSeconds()))
 		return rpm.Errorf(rpm.ERateLimited, "This device is posting too often; retry after the Retry-After delay.")

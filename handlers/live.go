@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,13 +27,17 @@ const (
 	// queueSize bounds a dashboard's queue of frames; one that falls further behind is dropped
 	// and catches up from the database when it reconnects.
 	queueSize = 256
+	// directSize bounds the replies and replays waiting to be written; their sender waits.
+	directSize = 8
 	// maxReplay bounds what a reconnecting dashboard is sent from the database.
 	maxReplay = 20000
 )
 
 // upgrader leaves CheckOrigin at its default: the Origin must match the Host, so another site's
 // page cannot open a dashboard connection with the user's cookie.
-var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384}
+// Buffers are what an idle connection costs most: reading reuses the HTTP server's 4 KiB buffer,
+// and writing borrows a buffer from a pool only while a frame is being written.
+var upgrader = websocket.Upgrader{WriteBufferSize: 16384, WriteBufferPool: &sync.Pool{}}
 
 // clientMessage is what a dashboard sends (API.md "Live stream").
 type clientMessage struct {
@@ -46,7 +51,7 @@ type clientMessage struct {
 // an error frame (and an audit entry), never data.
 func (h *Handlers) Live(c echo.Context) error {
 	viewer, _ := auth.Viewer(c)
-	s := &liveConn{h: h, viewer: viewer, direct: make(chan live.Frame, 64),
+	s := &liveConn{h: h, viewer: viewer, direct: make(chan live.Frame, directSize),
 		session: h.sessions.Token(c.Request().Context()),
 		// Copied now: the echo context is recycled when this handler returns.
 		requestID: c.Response().Header().Get(echo.HeaderXRequestID), remote: c.RealIP(), agent: c.Request().UserAgent()}
@@ -56,13 +61,18 @@ func (h *Handlers) Live(c echo.Context) error {
 	}
 	s.conn = conn
 	s.sub = h.hub.Subscribe(queueSize)
-	defer s.sub.Close()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request().Context()))
-	written := make(chan struct{})
-	go func() { s.writePump(ctx); cancel(); close(written) }()
-	s.readPump(ctx)
-	cancel()
-	<-written
+	// The pumps get goroutines of their own and this handler returns, ending the HTTP server's
+	// goroutine, whose stack grew deep in the middleware: an idle dashboard then holds two small
+	// stacks instead of a large and a small one.
+	go func() {
+		defer s.sub.Close()
+		written := make(chan struct{})
+		go func() { s.writePump(ctx); cancel(); close(written) }()
+		s.readPump(ctx)
+		cancel()
+		<-written
+	}()
 	return nil
 }
 
@@ -90,7 +100,7 @@ func (s *liveConn) readPump(ctx context.Context) {
 		}
 		switch m.Type {
 		case "subscribe":
-			s.subscribe(ctx, m)
+			onFreshStack(func() { s.subscribe(ctx, m) })
 		case "unsubscribe":
 			s.sub.Remove(m.Patients...)
 		default:
@@ -198,12 +208,14 @@ func (s *liveConn) send(ctx context.Context, f live.Frame) {
 }
 
 // writePump writes replies and queued frames, coalescing a burst of frames of one patient into
-// one, and pings to keep the connection alive. It ends when the subscription is dropped.
+// one, pings to keep the connection alive, and has the access policy applied again periodically
+// (without stopping the frames). It ends when the subscription is dropped.
 func (s *liveConn) writePump(ctx context.Context) {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
 	recheck := time.NewTicker(s.h.liveRecheck)
 	defer recheck.Stop()
+	checked, checking := make(chan accessCheck), false
 	defer s.conn.Close()
 	for {
 		var batch []live.Frame
@@ -220,14 +232,27 @@ func (s *liveConn) writePump(ctx context.Context) {
 		case f := <-s.direct:
 			batch = []live.Frame{f}
 		case f := <-s.sub.Frames():
-			batch = coalesce(f, s.sub.Frames())
+			batch = coalesce(*f, s.sub.Frames())
 		case <-ping.C:
 			if s.write(websocket.PingMessage, nil) != nil {
 				return
 			}
 			continue
 		case <-recheck.C:
-			if !s.recheck(ctx) {
+			// The check's queries run beside the pump, so frames keep flowing meanwhile.
+			if !checking {
+				checking = true
+				go func() {
+					select {
+					case checked <- s.recheck(ctx):
+					case <-ctx.Done():
+					}
+				}()
+			}
+			continue
+		case c := <-checked:
+			checking = false
+			if !s.applyCheck(c) {
 				return
 			}
 			continue
@@ -244,26 +269,34 @@ func (s *liveConn) writePump(ctx context.Context) {
 	}
 }
 
+// accessCheck is what a recheck found: whether the connection must close, and the patients the
+// viewer may no longer see (already removed from the subscription and audited).
+type accessCheck struct {
+	end     bool
+	removed []string
+}
+
 // recheck applies the access policy again to a long-lived connection: a session that ended
 // (sign-out, expiry), a disabled user, a share that expired or was revoked, a team the viewer left.
-// It reports whether the connection may go on. A database that cannot answer just now ends nothing.
-func (s *liveConn) recheck(ctx context.Context) bool {
+// It writes nothing: the write pump tells the dashboard. A database that cannot answer just now
+// ends nothing.
+func (s *liveConn) recheck(ctx context.Context) accessCheck {
 	alive, err := s.h.sessions.Alive(ctx, s.session)
 	if err != nil {
-		return true
+		return accessCheck{}
 	}
 	current, err := s.h.store.User(ctx, s.viewer.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return true
+		return accessCheck{}
 	}
 	if !alive || err != nil || current.Disabled {
-		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
-		return false
+		return accessCheck{end: true}
 	}
 	visible, err := s.visible(ctx)
 	if err != nil {
-		return true
+		return accessCheck{}
 	}
+	var removed []string
 	for _, id := range s.sub.Patients() {
 		if visible[id] {
 			continue
@@ -272,6 +305,18 @@ func (s *liveConn) recheck(ctx context.Context) bool {
 		if err := s.h.store.RecordAudit(ctx, s.entry(id, false)); err != nil {
 			s.h.log.Error("recording a denial in the audit trail failed", "err", err)
 		}
+		removed = append(removed, id)
+	}
+	return accessCheck{removed: removed}
+}
+
+// applyCheck tells the dashboard what a recheck found; it reports whether the connection goes on.
+func (s *liveConn) applyCheck(c accessCheck) bool {
+	if c.end {
+		s.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"))
+		return false
+	}
+	for _, id := range c.removed {
 		b, _ := json.Marshal(live.Frame{Type: "error", Patient: id, Message: "You may no longer see this patient."})
 		if s.write(websocket.TextMessage, b) != nil {
 			return false
@@ -287,12 +332,13 @@ func (s *liveConn) write(kind int, data []byte) error {
 
 // coalesce takes a frame and whatever else is queued, merging frames of the same patient. Frames
 // are shared with other dashboards, so merging copies, never appends in place.
-func coalesce(first live.Frame, queue <-chan live.Frame) []live.Frame {
+func coalesce(first live.Frame, queue <-chan *live.Frame) []live.Frame {
 	out := []live.Frame{first}
 	index := map[string]int{first.Patient: 0}
 	for range queueSize {
 		select {
-		case f := <-queue:
+		case shared := <-queue:
+			f := *shared
 			if i, ok := index[f.Patient]; ok && f.Type == "readings" && out[i].Type == "readings" {
 				out[i].Readings = slices.Concat(out[i].Readings, f.Readings)
 				continue
@@ -304,4 +350,16 @@ func coalesce(first live.Frame, queue <-chan live.Frame) []live.Frame {
 		}
 	}
 	return out
+}
+
+// onFreshStack runs fn in a goroutine of its own and waits for it. The database work of a
+// subscription or a recheck grows a goroutine's stack, and a pump that did it would keep the
+// grown stack for as long as the dashboard stays connected; a goroutine that ends gives it back.
+func onFreshStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }

@@ -45,12 +45,13 @@ type Options struct {
 
 // Service is device intake. Start its background work with Run.
 type Service struct {
-	stopped  chan struct{} // closed when the writers have stopped
-	store    *store.Store
-	opts     Options
-	writer   *writer
-	status   *statusBook
-	limiters *limiters
+	stopped     chan struct{} // closed when the writers have stopped
+	store       *store.Store
+	opts        Options
+	writer      *writer
+	status      *statusBook
+	limiters    *limiters
+	credentials *credentials
 }
 
 // New returns the intake service over the store.
@@ -76,12 +77,15 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	creds := &credentials{capacity: maxCachedCredentials}
 	return &Service{
 		stopped: make(chan struct{}),
 		store:   st, opts: opts,
-		writer:   &writer{store: st, jobs: make(chan *job, 1024), maxBatch: opts.MaxBatch, consumers: opts.Consumers, evaluator: opts.Evaluator, log: opts.Log},
-		status:   newStatusBook(st, opts.Log),
-		limiters: &limiters{every: rate.Limit(opts.RatePerSecond), burst: opts.Burst, byDevice: map[string]*deviceLimiter{}},
+		writer: &writer{store: st, jobs: make(chan *job, 1024), maxBatch: opts.MaxBatch, consumers: opts.Consumers, evaluator: opts.Evaluator,
+			credentials: creds, log: opts.Log},
+		status:      newStatusBook(st, opts.Log),
+		limiters:    &limiters{every: rate.Limit(opts.RatePerSecond), burst: opts.Burst, byDevice: map[string]*deviceLimiter{}},
+		credentials: creds,
 	}
 }
 
@@ -137,6 +141,13 @@ var ErrUnavailable = errors.New("ingest: storage unavailable")
 // accepted readings are durably stored. Whole-request failures are *MalformedError (400),
 // *RateLimitedError (429) and ErrUnavailable (503).
 func (s *Service) Accept(ctx context.Context, deviceID string, body []byte) (Result, error) {
+	return s.AcceptWithToken(ctx, deviceID, nil, body)
+}
+
+// AcceptWithToken is Accept for a device authenticated by Authenticate with this token hash: the
+// batch that writes the request first checks that the credential is still live, and answers
+// ErrUnknownToken or ErrDeviceInactive (401) if it no longer is.
+func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHash []byte, body []byte) (Result, error) {
 	now := s.opts.Now()
 	if ok, wait := s.limiters.allow(deviceID, now); !ok {
 		return Result{}, &RateLimitedError{RetryAfter: wait}
@@ -146,7 +157,7 @@ func (s *Service) Accept(ctx context.Context, deviceID string, body []byte) (Res
 		return Result{}, err
 	}
 	res := Result{Rejected: []Rejection{}}
-	jb := &job{done: make(chan jobResult, 1)}
+	jb := &job{tokenHash: tokenHash, deviceID: deviceID, done: make(chan jobResult, 1)}
 	ids := make([]string, 0, len(p.Readings)) // the id of each entry of jb.readings
 	index := make([]int, 0, len(p.Readings))  // its place in the request
 	r := rules{now: now, skew: s.opts.ClockSkew, horizon: s.opts.Horizon}
@@ -198,6 +209,9 @@ func (s *Service) submit(ctx context.Context, jb *job) ([]store.IntakeOutcome, e
 	}
 	select {
 	case r := <-jb.done:
+		if errors.Is(r.err, ErrUnknownToken) || errors.Is(r.err, ErrDeviceInactive) {
+			return nil, r.err
+		}
 		if r.err != nil {
 			return nil, ErrUnavailable
 		}

@@ -15,9 +15,13 @@ const commitTimeout = 10 * time.Second
 // job is one request's share of a batch: its valid readings, its rejections, and where to send
 // the outcome once the batch has committed (or failed).
 type job struct {
-	readings []rpm.Reading
-	rejected []store.RejectedReading
-	done     chan jobResult
+	// tokenHash and deviceID, when set, are the credential the request came with: the batch checks
+	// that it is still live before writing (writer.verify).
+	tokenHash []byte
+	deviceID  string
+	readings  []rpm.Reading
+	rejected  []store.RejectedReading
+	done      chan jobResult
 }
 
 // size is how many rows the job writes.
@@ -37,7 +41,9 @@ type writer struct {
 	maxBatch  int
 	consumers []Consumer
 	evaluator store.Evaluator
-	log       *slog.Logger
+	// credentials is the cache to correct when a batch finds a credential no longer live.
+	credentials *credentials
+	log         *slog.Logger
 }
 
 // run commits batches until ctx ends, then drains what is queued.
@@ -83,6 +89,17 @@ func (w *writer) drain() {
 func (w *writer) commit(batch []*job) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	live, err := w.verify(ctx, batch)
+	if err != nil {
+		for _, jb := range batch {
+			jb.done <- jobResult{err: err}
+		}
+		w.log.Warn("checking device credentials failed; answered 503", slog.Any("err", err))
+		return
+	}
+	if batch = live; len(batch) == 0 {
+		return
+	}
 	outcomes, stored, err := w.write(ctx, batch)
 	if err != nil && len(batch) > 1 {
 		for _, jb := range batch {

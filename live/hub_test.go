@@ -39,7 +39,7 @@ func drain(s *Subscription) []Frame {
 	for {
 		select {
 		case f := <-s.Frames():
-			out = append(out, f)
+			out = append(out, *f)
 		default:
 			return out
 		}

@@ -462,3 +462,33 @@ func TestIntakeBounds(t *testing.T) {
 		t.Errorf("an unassigned reading sent twice in one request: %+v", a.result)
 	}
 }
+
+// TestKnownDevicesAreCheckedAgainInEveryBatch: intake remembers a device's token after its first
+// post, but each batch checks the credentials again, so a token rotated away or a device marked
+// lost is refused from its next post on.
+func TestKnownDevicesAreCheckedAgainInEveryBatch(t *testing.T) {
+	f := newIntakeFixture(t, ingest.Options{})
+	ctx := context.Background()
+	post := func(token string) int {
+		return f.post(t, token, readingsBody(wire{"id": rid(), "code": "8867-4", "value": 70, "unit": "/min", "at": at(0)})).status
+	}
+	if s := post(f.token); s != http.StatusOK {
+		t.Fatalf("first post: %d", s)
+	}
+	fresh, hash := auth.NewDeviceToken()
+	if err := f.store.RotateDeviceToken(ctx, f.deviceID, hash); err != nil {
+		t.Fatal(err)
+	}
+	if s := post(f.token); s != http.StatusUnauthorized {
+		t.Errorf("the rotated-away token: %d", s)
+	}
+	if s := post(fresh); s != http.StatusOK {
+		t.Errorf("the new token: %d", s)
+	}
+	if err := f.store.SetDeviceStatus(ctx, f.deviceID, rpm.DeviceLost, ""); err != nil {
+		t.Fatal(err)
+	}
+	if s := post(fresh); s != http.StatusUnauthorized {
+		t.Errorf("a device marked lost: %d", s)
+	}
+}

@@ -40,6 +40,7 @@ type app struct {
 	sessions  *auth.Sessions
 	intake    *ingest.Service
 	relay     *live.Relay
+	hub       *live.Hub
 	alerts    *watch.Engine
 	server    *web.Server
 	retention time.Duration
@@ -81,7 +82,11 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	rpConfig := opts.OIDC
 	var op http.Handler
 	if opts.BuiltinProvider {
-		if op, rpConfig, err = builtinProvider(base, assets.URL("css/vigil.css"), opts.Log); err != nil {
+		users := store.Demo.Users
+		if opts.Demo != nil {
+			users = opts.Demo.Users // the bench's hospital adds its own clinicians
+		}
+		if op, rpConfig, err = builtinProvider(base, assets.URL("css/vigil.css"), users, opts.Log); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -112,15 +117,15 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	if opts.RejectedRetention == 0 {
 		opts.RejectedRetention = defaultRejectedRetention
 	}
-	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, alerts: engine, server: server, retention: opts.RejectedRetention}, nil
+	return &app{log: opts.Log, store: st, sessions: sessions, intake: intake, relay: relay, hub: hub, alerts: engine, server: server, retention: opts.RejectedRetention}, nil
 }
 
-// builtinProvider makes the built-in OpenID provider with the demo accounts, and the relying-party
-// settings that sign in through it with a client secret made for this process.
-func builtinProvider(base, stylesheet string, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
+// builtinProvider makes the built-in OpenID provider with the given demo accounts, and the
+// relying-party settings that sign in through it with a client secret made for this process.
+func builtinProvider(base, stylesheet string, accounts []store.DemoUser, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
 	issuer, secret := base+"/oidc", randomSecret()
-	users := make([]provider.User, len(store.Demo.Users))
-	for i, u := range store.Demo.Users {
+	users := make([]provider.User, len(accounts))
+	for i, u := range accounts {
 		roles := make([]string, len(u.Roles))
 		for j, r := range u.Roles {
 			roles[j] = string(r)

@@ -24,6 +24,7 @@ Commands:
   demo      run everything for a first look: database, demo hospital, server
   simulate  simulated devices posting readings to a running Vigil
   audit     verify the audit trail's hash chain ("vigil audit verify")
+  bench     measure intake, live dashboards and charts against this machine's limits
 
 Run "vigil <command> --help" for a command's flags and settings.
 `
@@ -37,6 +38,7 @@ var commands = map[string]command{
 	"demo":     demoCommand,
 	"audit":    auditCommand,
 	"simulate": simulateCommand,
+	"bench":    benchCommand,
 }
 
 func main() {

@@ -27,11 +27,16 @@ type statusBook struct {
 	latest  map[string]rpm.DeviceReport
 	history map[string]rpm.DeviceReport // the last report appended to each device's history
 	metrics map[store.DeviceMetric]time.Time
+	flushed map[store.DeviceMetric]time.Time // when each metric was last written (Vigil's clock)
 }
+
+// metricsEvery is how often a device metric that keeps arriving is written: the no-data timer
+// needs minutes, not seconds, and a device that stops has its last time written within this.
+const metricsEvery = time.Minute
 
 func newStatusBook(st *store.Store, log *slog.Logger) *statusBook {
 	return &statusBook{store: st, log: log, latest: map[string]rpm.DeviceReport{}, history: map[string]rpm.DeviceReport{},
-		metrics: map[store.DeviceMetric]time.Time{}}
+		metrics: map[store.DeviceMetric]time.Time{}, flushed: map[store.DeviceMetric]time.Time{}}
 }
 
 // noteReadings remembers when Vigil last received each device's readings of each code, by its own
@@ -87,6 +92,7 @@ func (b *statusBook) run(ctx context.Context) {
 			b.flush(ctx)
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+			b.flushMetrics(final, true) // all of them: the next instance's timers read them
 			b.flush(final)
 			cancel()
 			return
@@ -97,7 +103,7 @@ func (b *statusBook) run(ctx context.Context) {
 // flush writes the reports gathered since the last flush in one statement. On failure they are
 // kept (unless newer ones arrived) for the next try.
 func (b *statusBook) flush(ctx context.Context) {
-	b.flushMetrics(ctx)
+	b.flushMetrics(ctx, false)
 	b.mu.Lock()
 	pending := b.latest
 	b.latest = make(map[string]rpm.DeviceReport, len(pending))
@@ -128,23 +134,37 @@ func (b *statusBook) flush(ctx context.Context) {
 	b.mu.Unlock()
 }
 
-// flushMetrics writes the devices' latest reading times; on failure they are kept for the next try.
-func (b *statusBook) flushMetrics(ctx context.Context) {
+// flushMetrics writes the devices' latest reading times: all of them, or each at most once a
+// metricsEvery (a new one at once), the rest kept for a later flush; on failure they are kept for
+// the next try.
+func (b *statusBook) flushMetrics(ctx context.Context, all bool) {
+	now := time.Now()
 	b.mu.Lock()
-	pending := b.metrics
-	b.metrics = make(map[store.DeviceMetric]time.Time, len(pending))
+	due := make(map[store.DeviceMetric]time.Time)
+	for k, at := range b.metrics {
+		if last, ok := b.flushed[k]; all || !ok || now.Sub(last) >= metricsEvery {
+			due[k] = at
+			delete(b.metrics, k)
+		}
+	}
 	b.mu.Unlock()
-	if len(pending) == 0 {
+	if len(due) == 0 {
 		return
 	}
-	if err := b.store.RecordDeviceMetrics(ctx, pending); err != nil {
-		b.log.Warn("recording devices' latest readings failed; will retry", slog.Int("metrics", len(pending)), slog.Any("err", err))
+	if err := b.store.RecordDeviceMetrics(ctx, due); err != nil {
+		b.log.Warn("recording devices' latest readings failed; will retry", slog.Int("metrics", len(due)), slog.Any("err", err))
 		b.mu.Lock()
-		for k, at := range pending {
+		for k, at := range due {
 			if at.After(b.metrics[k]) {
 				b.metrics[k] = at
 			}
 		}
 		b.mu.Unlock()
+		return
 	}
+	b.mu.Lock()
+	for k := range due {
+		b.flushed[k] = now
+	}
+	b.mu.Unlock()
 }

@@ -235,6 +235,19 @@ func (s *Store) RecordDeviceMetrics(ctx context.Context, latest map[DeviceMetric
 	return nil
 }
 
+// DeviceMetricLastAt is when a device's latest reading of a code was received, as recorded.
+func (s *Store) DeviceMetricLastAt(ctx context.Context, deviceID, code string) (time.Time, error) {
+	var at time.Time
+	err := s.pool.QueryRow(ctx, `SELECT last_at FROM device_metrics WHERE device_id = $1 AND code = $2`, deviceID, code).Scan(&at)
+	if err == pgx.ErrNoRows {
+		return at, ErrNotFound
+	}
+	if err != nil {
+		return at, fmt.Errorf("store: device metric: %w", err)
+	}
+	return at, nil
+}
+
 // DeleteRejectedBefore removes rejected readings received before an instant (bounded retention)
 // and returns how many.
 func (s *Store) DeleteRejectedBefore(ctx context.Context, before time.Time) (int64, error) {

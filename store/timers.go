@@ -130,14 +130,16 @@ type DeviceFeed struct {
 
 // DeviceFeeds returns the codes each assigned device has sent, for the no-data timer, with the
 // rules in force for their patients.
-func (s *Store) DeviceFeeds(ctx context.Context) ([]DeviceFeed, map[string][]rpm.AlertRule, error) {
+// Only feeds whose latest reading was received before quietBefore are returned (none later can be
+// silent yet).
+func (s *Store) DeviceFeeds(ctx context.Context, quietBefore time.Time) ([]DeviceFeed, map[string][]rpm.AlertRule, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.patient_id::text, a.device_id::text, m.code, greatest(m.last_at, a.started_at, (
 			SELECT max(x.resolved_at) FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id
 			WHERE x.patient_id = a.patient_id AND x.device_id = a.device_id AND xr.kind = 'no_data' AND xr.code = m.code))
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
 		JOIN device_metrics m ON m.device_id = a.device_id
-		WHERE a.ended_at IS NULL`)
+		WHERE a.ended_at IS NULL AND m.last_at < $1`, quietBefore)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: device feeds: %w", err)
 	}
@@ -199,6 +201,19 @@ func (s *Store) OrphanedNoData(ctx context.Context) ([]rpm.Alert, error) {
 	list, err := pgx.CollectRows(rows, scanAlert)
 	if err != nil {
 		return nil, fmt.Errorf("store: orphaned no-data alerts: %w", err)
+	}
+	return list, nil
+}
+
+// NoDataRules returns every enabled no-data rule, at any scope: the timer's shortest silence.
+func (s *Store) NoDataRules(ctx context.Context) ([]rpm.AlertRule, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.kind = 'no_data' AND r.enabled`)
+	if err != nil {
+		return nil, fmt.Errorf("store: no-data rules: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanRule)
+	if err != nil {
+		return nil, fmt.Errorf("store: no-data rules: %w", err)
 	}
 	return list, nil
 }

@@ -128,7 +128,21 @@ func (e *Engine) endSnoozes(ctx context.Context, now time.Time) error {
 // checkSilence raises a no-data alert for each assigned device that has not sent a code a no-data
 // rule watches for the rule's silence.
 func (e *Engine) checkSilence(ctx context.Context, now time.Time) error {
-	feeds, rules, err := e.store.DeviceFeeds(ctx)
+	// Only devices quiet for at least the shortest silence of any no-data rule can be due.
+	noData, err := e.store.NoDataRules(ctx)
+	if err != nil {
+		return err
+	}
+	shortest := time.Duration(-1)
+	for _, s := range noData {
+		if r, ok := e.rule(s); ok && (shortest < 0 || r.Silence < shortest) {
+			shortest = r.Silence
+		}
+	}
+	if shortest < 0 {
+		return nil
+	}
+	feeds, rules, err := e.store.DeviceFeeds(ctx, now.Add(-shortest))
 	if err != nil {
 		return err
 	}

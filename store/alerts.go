@@ -451,12 +451,15 @@ const alertColumns = `a.id::text, a.patient_id::text, a.rule_id::text, r.kind, c
 	coalesce(a.device_id::text, ''), a.direction, a.severity, a.state, a.tier, a.summary, a.opened_at,
 	a.last_triggered_at, a.trigger_count, a.escalated_at, a.acknowledged_at, a.snoozed_until, a.resolved_at, a.actionable`
 
-func scanAlert(row pgx.CollectableRow) (rpm.Alert, error) {
+func scanAlert(row pgx.CollectableRow) (rpm.Alert, error) { return scanAlertWith(row) }
+
+// scanAlertWith scans alertColumns and then the extra columns a query adds after them.
+func scanAlertWith(row pgx.CollectableRow, extra ...any) (rpm.Alert, error) {
 	var a rpm.Alert
 	var ack, snooze, resolved *time.Time
-	err := row.Scan(&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
+	err := row.Scan(append([]any{&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
 		&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
-		&resolved, &a.Actionable)
+		&resolved, &a.Actionable}, extra...)...)
 	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
 	return a, err
 }

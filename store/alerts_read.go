@@ -56,12 +56,8 @@ func (s *Store) VisibleAlerts(ctx context.Context, userID string, now time.Time,
 
 func scanListing(row pgx.CollectableRow) (AlertListing, error) {
 	var l AlertListing
-	var ack, snooze, resolved *time.Time
-	a := &l.Alert
-	err := row.Scan(&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
-		&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
-		&resolved, &a.Actionable, &l.PatientName)
-	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
+	var err error
+	l.Alert, err = scanAlertWith(row, &l.PatientName)
 	return l, err
 }
 

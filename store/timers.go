@@ -92,12 +92,8 @@ func (s *Store) DueEscalations(ctx context.Context, now time.Time, maxTier int) 
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (EscalationDue, error) {
 		var d EscalationDue
-		var ack, snooze, resolved *time.Time
-		a := &d.Alert
-		err := row.Scan(&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
-			&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
-			&resolved, &a.Actionable, &d.Window)
-		a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
+		var err error
+		d.Alert, err = scanAlertWith(row, &d.Window)
 		return d, err
 	})
 	if err != nil {

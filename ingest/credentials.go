@@ -108,3 +108,26 @@ func (w *writer) verify(ctx context.Context, batch []*job) ([]*job, error) {
 	}
 	return kept, nil
 }
+
+// checkCredential checks one request's credential in the database, for a request that writes
+// nothing and so passes no batch's check. A request without a token hash (Accept, for callers that
+// authenticated the device themselves) passes.
+func (s *Service) checkCredential(ctx context.Context, deviceID string, hash []byte) error {
+	if hash == nil {
+		return nil
+	}
+	live, err := s.store.LiveCredentials(ctx, [][]byte{hash})
+	if err != nil {
+		return ErrUnavailable
+	}
+	d, ok := live[string(hash)]
+	switch {
+	case !ok || d.ID != deviceID:
+		s.credentials.forget(string(hash))
+		return ErrUnknownToken
+	case d.Status != rpm.DeviceActive:
+		s.credentials.forget(string(hash))
+		return ErrDeviceInactive
+	}
+	return nil
+}

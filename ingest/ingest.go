@@ -173,14 +173,20 @@ func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHas
 		}
 		jb.readings, ids, index = append(jb.readings, reading), append(ids, id), append(index, i)
 	}
-	s.status.note(decodeStatus(p.Status, deviceID, now))
 	if len(jb.readings) == 0 && len(jb.rejected) == 0 {
+		// Nothing to write, so no batch checks the credential: check it here, so that a revoked
+		// token or a lost device cannot keep reporting itself online.
+		if err := s.checkCredential(ctx, deviceID, tokenHash); err != nil {
+			return Result{}, err
+		}
+		s.status.note(decodeStatus(p.Status, deviceID, now))
 		return res, nil
 	}
 	out, err := s.submit(ctx, jb)
 	if err != nil {
 		return Result{}, err
 	}
+	s.status.note(decodeStatus(p.Status, deviceID, now)) // only once the batch checked the credential
 	var stored []rpm.Reading
 	for k, o := range out {
 		switch o {

@@ -485,6 +485,20 @@ func TestKnownDevicesAreCheckedAgainInEveryBatch(t *testing.T) {
 	if s := post(fresh); s != http.StatusOK {
 		t.Errorf("the new token: %d", s)
 	}
+	// A post with only the device's status writes no readings, so no batch checks it: it is
+	// checked on its own, and a token rotated away cannot keep the device looking online.
+	statusOnly := []byte(`{"readings": [], "status": {"battery": 0.5}}`)
+	newer, newerHash := auth.NewDeviceToken()
+	if err := f.store.RotateDeviceToken(ctx, f.deviceID, newerHash); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.post(t, fresh, statusOnly); got.status != http.StatusUnauthorized {
+		t.Errorf("a status-only post with the rotated-away token: %d", got.status)
+	}
+	if got := f.post(t, newer, statusOnly); got.status != http.StatusOK {
+		t.Errorf("a status-only post with the current token: %d", got.status)
+	}
+	fresh = newer
 	if err := f.store.SetDeviceStatus(ctx, f.deviceID, rpm.DeviceLost, ""); err != nil {
 		t.Fatal(err)
 	}

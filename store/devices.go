@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -90,7 +89,7 @@ func (s *Store) RotateDeviceToken(ctx context.Context, deviceID string, tokenHas
 		_, err := tx.Exec(ctx, `INSERT INTO device_credentials (device_id, token_hash) VALUES ($1, $2)`, deviceID, tokenHash)
 		return err
 	})
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
+	if isForeignKeyViolation(err) {
 		return ErrNotFound
 	}
 	if err != nil {

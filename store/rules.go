@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -274,9 +273,4 @@ func (s *Store) SetSpO2Scale(ctx context.Context, patientID string, scale int) e
 		return ErrNotFound
 	}
 	return nil
-}
-
-func isForeignKeyViolation(err error) bool {
-	pgErr, ok := errors.AsType[*pgconn.PgError](err)
-	return ok && pgErr.Code == "23503"
 }

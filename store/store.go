@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -66,3 +67,16 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close waits for connections in use to be returned and closes them all.
 func (s *Store) Close() { s.pool.Close() }
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation (23505).
+func isUniqueViolation(err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pgErr.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is PostgreSQL's foreign_key_violation (23503): the row
+// referred to does not exist.
+func isForeignKeyViolation(err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pgErr.Code == "23503"
+}

@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -93,7 +91,7 @@ func (s *Store) SetTeamMember(ctx context.Context, teamID, userID string, tier r
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO care_team_members (team_id, user_id, tier) VALUES ($1, $2, $3)
 		ON CONFLICT (team_id, user_id) DO UPDATE SET tier = EXCLUDED.tier`, teamID, userID, int(tier))
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" { // foreign_key_violation
+	if isForeignKeyViolation(err) {
 		return ErrNotFound
 	}
 	if err != nil {
@@ -115,9 +113,4 @@ func (s *Store) RemoveTeamMember(ctx context.Context, teamID, userID string) err
 		return ErrNotFound
 	}
 	return nil
-}
-
-func isUniqueViolation(err error) bool {
-	pgErr, ok := errors.AsType[*pgconn.PgError](err)
-	return ok && pgErr.Code == "23505"
 }

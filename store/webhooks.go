@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -83,7 +82,7 @@ func (s *Store) CreateWebhook(ctx context.Context, teamID, url, createdBy string
 		return Webhook{}, "", fmt.Errorf("store: create webhook: %w", err)
 	}
 	w, err := pgx.CollectExactlyOneRow(rows, scanWebhook)
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" { // foreign_key_violation
+	if isForeignKeyViolation(err) {
 		return Webhook{}, "", ErrNotFound
 	}
 	if err != nil {

@@ -67,12 +67,18 @@ type ScoreFrame struct {
 	Partial bool   `json:"partial"`
 }
 
-// ReadingFrame is one reading on the wire, in its canonical unit.
+// ReadingFrame is one reading on the wire, in its canonical unit. Device and ID (the device's own
+// id of the reading) identify it: the same reading may come in more than one frame — a replay
+// after a reconnect repeats what was sent live, and the page's first replay what it rendered — and
+// a dashboard shows it once by them. Two devices can measure the same code at the same instant, so
+// code and time do not identify a reading.
 type ReadingFrame struct {
-	Code  string    `json:"code"`
-	Value float64   `json:"value"`
-	Unit  string    `json:"unit"`
-	At    time.Time `json:"at"`
+	Device string    `json:"device"`
+	ID     string    `json:"id"`
+	Code   string    `json:"code"`
+	Value  float64   `json:"value"`
+	Unit   string    `json:"unit"`
+	At     time.Time `json:"at"`
 }
 
 // ReadingsFrames groups readings by patient into one frame each, in the order patients first
@@ -87,7 +93,8 @@ func ReadingsFrames(readings []rpm.Reading) []Frame {
 			index[r.PatientID] = i
 			frames = append(frames, Frame{Type: "readings", Patient: r.PatientID})
 		}
-		frames[i].Readings = append(frames[i].Readings, ReadingFrame{Code: r.Code, Value: r.Value, Unit: r.Unit, At: r.EffectiveAt})
+		frames[i].Readings = append(frames[i].Readings, ReadingFrame{Device: r.DeviceID, ID: r.DeviceReadingID,
+			Code: r.Code, Value: r.Value, Unit: r.Unit, At: r.EffectiveAt})
 	}
 	return frames
 }

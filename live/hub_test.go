@@ -1,6 +1,7 @@
 package live
 
 import (
+	"encoding/json"
 	"runtime"
 	"sync"
 	"testing"
@@ -122,6 +123,39 @@ func TestReadingsFramesGroupByPatient(t *testing.T) {
 	})
 	if len(frames) != 2 || frames[0].Patient != "a" || len(frames[0].Readings) != 2 || frames[1].Readings[0].Value != 97 {
 		t.Errorf("frames = %+v", frames)
+	}
+}
+
+// TestReadingsFramesIdentifyEachReading: each reading on the wire carries its device and the
+// device's id of it (the readings' primary key), so that a dashboard shows a repeated reading once
+// and two devices' readings of one code at one instant twice; the fields API.md names stay.
+func TestReadingsFramesIdentifyEachReading(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 123456000, time.UTC)
+	frames := ReadingsFrames([]rpm.Reading{
+		{PatientID: "a", DeviceID: "dev-1", DeviceReadingID: "r-7", Code: "8867-4", Value: 70, Unit: "/min", EffectiveAt: at},
+		{PatientID: "a", DeviceID: "dev-2", DeviceReadingID: "r-7", Code: "8867-4", Value: 72, Unit: "/min", EffectiveAt: at},
+	})
+	if len(frames) != 1 || len(frames[0].Readings) != 2 {
+		t.Fatalf("frames = %+v", frames)
+	}
+	want := []ReadingFrame{
+		{Device: "dev-1", ID: "r-7", Code: "8867-4", Value: 70, Unit: "/min", At: at},
+		{Device: "dev-2", ID: "r-7", Code: "8867-4", Value: 72, Unit: "/min", At: at},
+	}
+	for i, w := range want {
+		if frames[0].Readings[i] != w {
+			t.Errorf("reading %d = %+v, want %+v", i, frames[0].Readings[i], w)
+		}
+	}
+	b, err := json.Marshal(frames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wire = `{"type":"readings","patient":"a","readings":[` +
+		`{"device":"dev-1","id":"r-7","code":"8867-4","value":70,"unit":"/min","at":"2026-11-21T10:00:00.123456Z"},` +
+		`{"device":"dev-2","id":"r-7","code":"8867-4","value":72,"unit":"/min","at":"2026-11-21T10:00:00.123456Z"}]}`
+	if string(b) != wire {
+		t.Errorf("on the wire:\n%s\nwant\n%s", b, wire)
 	}
 }
 

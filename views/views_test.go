@@ -5,8 +5,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/a-h/templ"
+
+	"github.com/vigil-rpm/vigil/rpm"
 )
 
 func renderString(t *testing.T, ctx context.Context, c templ.Component) string {
@@ -48,5 +51,19 @@ func TestErrorPageEscapes(t *testing.T) {
 	html := renderString(t, context.Background(), ErrorPage("Oops", `<script>alert(1)</script>`, "req-1"))
 	if strings.Contains(html, "<script>alert") || !strings.Contains(html, "req-1") {
 		t.Errorf("error page:\n%s", html)
+	}
+}
+
+// TestReadingHistoryRowsNameTheirReading: each row of the "Last 7 days" table names its reading —
+// the device and the device's id of it, escaped — and its precise time, which live.js uses to
+// never show a reading that arrives in a live frame twice.
+func TestReadingHistoryRowsNameTheirReading(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 123456000, time.UTC)
+	html := renderString(t, context.Background(), readingHistory([]rpm.Reading{
+		{DeviceID: "0c8e5a52-1d7e-4bd4-9a55-2f3c1f0e6b1a", DeviceReadingID: `r"7`, Code: rpm.CodeHeartRate, Value: 72, Unit: "/min", EffectiveAt: at},
+	}, false))
+	want := `<tr data-device="0c8e5a52-1d7e-4bd4-9a55-2f3c1f0e6b1a" data-reading="r&#34;7" data-at="2026-11-21T10:00:00.123456Z">`
+	if !strings.Contains(html, want) {
+		t.Errorf("the row lacks %s:\n%s", want, html)
 	}
 }

@@ -322,37 +322,74 @@
       `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
   }
 
-  function addReadingRow(r, atMs) {
+  // rowTime is when a table row's reading was taken: data-at to the nanosecond (server and live
+  // rows alike), else the <time>'s datetime.
+  function rowTime(row) {
+    return parseTime(row.dataset.at || row.querySelector("time")?.getAttribute("datetime"));
+  }
+
+  // addReadingRow shows a reading in the table unless a row shows it already (the seen-set is
+  // bounded and may have forgotten it); rows stay newest first and at most 300.
+  function addReadingRow(r, atMs, key) {
     const tbody = readingsTable.tBodies[0] || readingsTable.appendChild(el("tbody"));
+    let before = null;
+    for (const row of tbody.rows) {
+      if (rowKey(row) === key) return;
+      const t = rowTime(row);
+      if (!before && !isNaN(t) && t < atMs) before = row; // out-of-order backfill stays sorted
+    }
     for (const ph of tbody.querySelectorAll("td[colspan]")) ph.parentElement.remove(); // "no readings" row
     const chart = charts.find((c) => c.code === r.code);
     const unit = chart?.unit || r.unit || ""; // prefer the server's display unit
     const time = el("time", null, utcStamp(atMs));
-    time.dateTime = r.at;
+    time.dateTime = new Date(atMs).toISOString();
     const tr = el("tr");
+    if (named(r)) {
+      tr.dataset.device = r.device;
+      tr.dataset.reading = r.id;
+    }
+    tr.dataset.at = r.at;
     const tdTime = el("td");
     tdTime.append(time);
     const dec = chart?.fig.dataset.decimals; // optional; otherwise up to one decimal
     const num = dec ? formatValue(r.value, dec) : numFmt.format(r.value);
     tr.append(tdTime, el("td", null, chart?.label || r.code), el("td", "num", `${num} ${unit}`.trim()));
-    // Newest first: insert before the first row that is older (out-of-order backfill stays sorted).
-    const before = Array.from(tbody.rows).find((row) => {
-      const t = parseTime(row.querySelector("time")?.getAttribute("datetime"));
-      return !isNaN(t) && t < atMs;
-    });
-    tbody.insertBefore(tr, before || null);
+    tbody.insertBefore(tr, before);
     while (tbody.rows.length > 300) tbody.deleteRow(-1);
   }
 
   // ---------- Applying frames ----------
 
-  const seen = new Set(); // "patient|code|ms" — frames may repeat readings already shown
-  function firstTime(id, code, ms) {
-    const k = `${id}|${code}|${ms}`;
+  // A reading is named by its device and the device's id of it (the readings' primary key): the
+  // same reading can come again — in the page's first replay, which reaches back before the page
+  // was rendered, in the replay after a reconnect, in a relay's catch-up — and two devices can
+  // measure the same code at the same instant. A frame without them (from a server older than
+  // this page) falls back to patient, code and time.
+  const idKey = (device, id) => JSON.stringify([device, id]);
+  const named = (r) => typeof r.device === "string" && r.device !== "" && typeof r.id === "string" && r.id !== "";
+  function readingKey(patient, r, ms) {
+    if (named(r)) return idKey(r.device, r.id);
+    return JSON.stringify([patient, r.code, ms]);
+  }
+  function rowKey(row) {
+    const d = row.dataset;
+    return d.device && d.reading ? idKey(d.device, d.reading) : "";
+  }
+
+  const seen = new Set(); // keys of readings already applied or shown by the server
+  function firstTime(k) {
     if (seen.has(k)) return false;
     seen.add(k);
     if (seen.size > 20000) seen.delete(seen.values().next().value);
     return true;
+  }
+
+  // seedSeen marks the readings the server rendered in the table as shown.
+  function seedSeen() {
+    for (const row of readingsTable?.tBodies[0]?.rows || []) {
+      const k = rowKey(row);
+      if (k) firstTime(k);
+    }
   }
 
   function applyReadings(msg) {
@@ -364,11 +401,13 @@
     for (const r of msg.readings) {
       if (!r || typeof r.code !== "string" || !Number.isFinite(r.value)) continue;
       const ms = parseTime(r.at);
-      if (isNaN(ms) || !firstTime(id, r.code, ms)) continue;
+      if (isNaN(ms)) continue;
+      const key = readingKey(id, r, ms);
+      if (!firstTime(key)) continue;
       if (row) updateCell(row, r, ms);
       if (isChartPatient) {
         for (const c of charts) if (c.code === r.code) addLivePoint(c, ms / 1000, r.value);
-        if (readingsTable) addReadingRow(r, ms);
+        if (readingsTable) addReadingRow(r, ms, key);
       }
     }
     probe.frames++;
@@ -755,6 +794,7 @@
 
   function init() {
     initSound();
+    seedSeen();
     // The banner's Acknowledge (delegated: items arrive live).
     document.addEventListener("submit", (ev) => {
       const form = ev.target;

@@ -6,21 +6,56 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// Evaluate applies one reading of the rule's code to the rule's state and says what it did.
-// Readings must come in time order per patient; an older one than the last seen changes nothing.
-// Evaluate is pure: the same state and reading always give the same result.
+// Late is the transition of a reading older than the newest one the rule evaluated from the same
+// device: the engine replays that device's window in order (see Rule.ReplayWindow).
+const Late Transition = "late"
+
+// Evaluate applies one reading to the rule's state and says what it did. Readings of one device
+// must come in time order; an older one than the device's last is Late and changes nothing. For a
+// per-device rule, st is the device's own episode (State.Device). Evaluate is pure.
 func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
-	if rd.Code != r.Code || !st.LastAt.IsZero() && rd.EffectiveAt.Before(st.LastAt) {
+	if !r.Watches(rd.Code) {
 		return st, None
 	}
-	st.LastAt = rd.EffectiveAt
+	source := rd.DeviceID
+	if r.Kind == FlatLine {
+		source = rd.Code // one episode per device; the codes it sends are its sources
+	}
+	if st.Late(source, rd.EffectiveAt) {
+		return st, Late
+	}
+	o := Observation{Source: source, At: rd.EffectiveAt}
+	src := st.Sources[source]
+	src.LastAt = rd.EffectiveAt
+	step := r
 	switch r.Kind {
 	case Threshold:
-		return r.threshold(st, rd.Value, rd.EffectiveAt)
+		o.Breach, o.Clear = r.beyond(rd.Value), r.cleared(rd.Value)
 	case RateOfChange:
-		return r.rateOfChange(st, rd.Value, rd.EffectiveAt)
+		var changed bool
+		src.Window, changed = r.window(src.Window, rd.Value, rd.EffectiveAt)
+		o.Breach, o.Clear = changed, !changed
+	case FlatLine:
+		src = src.run(rd.Value, rd.EffectiveAt)
+		o.Breach = src.RunCount >= r.Repeat && rd.EffectiveAt.Sub(src.RunSince) >= FlatLimit(rd.Code)
+		o.Clear = src.RunCount < flatClearRun
+		step.For, step.Repeat = 0, 1 // the run is the confirmation
+	default:
+		return st, None
 	}
-	return st, None
+	st = st.withSource(source, src, rd.EffectiveAt)
+	return step.Step(st, o)
+}
+
+// Watches reports whether readings of code feed the rule.
+func (r Rule) Watches(code string) bool {
+	switch r.Kind {
+	case Threshold, RateOfChange:
+		return code == r.Code
+	case FlatLine:
+		return FlatLimit(code) > 0
+	}
+	return false
 }
 
 // beyond reports whether v is past the limit on the rule's side (strictly: a limit of 90 below
@@ -40,76 +75,83 @@ func (r Rule) cleared(v float64) bool {
 	return v > r.Clear
 }
 
-func (r Rule) threshold(st State, v float64, at time.Time) (State, Transition) {
-	if r.beyond(v) {
-		if !st.Breaching {
-			st.Breaching, st.BreachSince, st.Count = true, at, 0
-		}
-		st.Count++
-		st.ClearingSince = time.Time{}
-		if st.Firing {
-			return st, Retrigger
-		}
-		if at.Sub(st.BreachSince) >= r.For && st.Count >= max(r.Repeat, 1) {
-			st.Firing = true
-			return st, Fire
-		}
-		return st, None
-	}
-	st.Breaching, st.Count = false, 0
-	if !st.Firing {
-		return st, None
-	}
-	if !r.cleared(v) {
-		st.ClearingSince = time.Time{} // between the limits: neither breaching nor clear
-		return st, None
-	}
-	if st.ClearingSince.IsZero() {
-		st.ClearingSince = at
-	}
-	if at.Sub(st.ClearingSince) >= r.ClearFor {
-		st.Firing, st.ClearingSince = false, time.Time{}
-		return st, Resolve
-	}
-	return st, None
-}
-
-// maxWindow bounds a rate-of-change rule's remembered values: enough for a scale or a spot-check
-// device over days; a 1 Hz stream keeps its last maxWindow values.
+// maxWindow bounds a rate-of-change rule's remembered values per device: enough for a scale or a
+// spot-check device over days; a 1 Hz stream keeps its last maxWindow values.
 const maxWindow = 512
 
-// rateOfChange fires when the value has risen (or fallen) by at least |Change| from the lowest
-// (or highest) value within the window, and resolves when it no longer has.
-func (r Rule) rateOfChange(st State, v float64, at time.Time) (State, Transition) {
-	keep := st.Window[:0:0]
-	for _, p := range st.Window {
+// window adds a value to a device's rate-of-change window and reports whether the value has
+// risen (or fallen) by at least |Change| from any value still within the window.
+func (r Rule) window(w []Point, v float64, at time.Time) ([]Point, bool) {
+	keep := w[:0:0]
+	for _, p := range w {
 		if at.Sub(p.At) <= r.Within {
 			keep = append(keep, p)
 		}
 	}
-	st.Window = append(keep, Point{At: at, Value: v})
-	if len(st.Window) > maxWindow {
-		st.Window = st.Window[len(st.Window)-maxWindow:]
+	keep = append(keep, Point{At: at, Value: v})
+	if len(keep) > maxWindow {
+		keep = keep[len(keep)-maxWindow:]
 	}
-	changed := false
-	for _, p := range st.Window[:len(st.Window)-1] {
+	for _, p := range keep[:len(keep)-1] {
 		d := v - p.Value
 		if r.Change > 0 && d >= r.Change || r.Change < 0 && d <= r.Change {
-			changed = true
-			break
+			return keep, true
 		}
 	}
-	switch {
-	case changed && st.Firing:
-		return st, Retrigger
-	case changed:
-		st.Firing = true
-		return st, Fire
-	case st.Firing:
-		st.Firing = false
-		return st, Resolve
+	return keep, false
+}
+
+// Flat lines: how long each continuous measure may repeat one value before it is a stuck sensor
+// rather than a patient. A living heart rate varies beat to beat; respiration and SpO₂ vary less,
+// so they are given longer. Codes not listed (weight, glucose, temperature, steps) may repeat.
+var flatLimits = map[string]time.Duration{
+	rpm.CodeHeartRate:   10 * time.Minute,
+	rpm.CodeRespRate:    20 * time.Minute,
+	rpm.CodeSystolicBP:  30 * time.Minute,
+	rpm.CodeDiastolicBP: 30 * time.Minute,
+	rpm.CodeSpO2:        60 * time.Minute,
+}
+
+// flatClearRun: a source whose current run of identical values is shorter than this is varying.
+const flatClearRun = 3
+
+// FlatLimit is how long readings of code may repeat one value; 0 for codes that may repeat.
+func FlatLimit(code string) time.Duration { return flatLimits[code] }
+
+// run extends the source's run of identical values with v, or starts a new one.
+func (s Source) run(v float64, at time.Time) Source {
+	if s.RunCount > 0 && v == s.RunValue {
+		s.RunCount++
+		return s
 	}
-	return st, None
+	s.RunValue, s.RunSince, s.RunCount = v, at, 1
+	return s
+}
+
+// EvaluateNEWS2 says whether a NEWS2 rule's condition holds for a score.
+func (r Rule) EvaluateNEWS2(n NEWS2) bool {
+	if r.Kind != NEWS2Rule {
+		return false
+	}
+	rank := map[Band]int{BandLow: 0, BandLowMedium: 1, BandMedium: 2, BandHigh: 3}
+	return r.MinBand != "" && rank[n.Band] >= rank[r.MinBand] || r.RedScore && n.RedScore
+}
+
+// ObserveNEWS2 is a NEWS2 rule's observation of a score taken at at: the condition holds on the
+// score, and clears only when even the ceiling (every stale parameter at its worst) is below it —
+// a score that fell because readings went stale has not shown the patient is better. A patient
+// with no readings at all is neither.
+func (r Rule) ObserveNEWS2(n NEWS2, at time.Time) Observation {
+	if n.NoData {
+		return Observation{At: at}
+	}
+	return Observation{At: at, Breach: r.EvaluateNEWS2(n), Clear: !r.EvaluateNEWS2(n.Ceiling())}
+}
+
+// SilenceFor is how long a device may go without a reading under a not-reporting rule when it is
+// expected to report every interval: Missed intervals, and never less than MinSilence.
+func (r Rule) SilenceFor(interval time.Duration) time.Duration {
+	return max(time.Duration(r.Missed)*interval, r.MinSilence)
 }
 
 // Silent reports whether a no-data rule's silence has run out at now, given the time of the last
@@ -124,13 +166,15 @@ func (r Rule) Silent(last, since, now time.Time) bool {
 	return now.Sub(last) >= r.Silence
 }
 
-// EvaluateNEWS2 says whether a NEWS2 rule's condition holds for a score.
-func (r Rule) EvaluateNEWS2(n NEWS2) bool {
-	if r.Kind != NEWS2Rule {
-		return false
-	}
-	rank := map[Band]int{BandLow: 0, BandLowMedium: 1, BandMedium: 2, BandHigh: 3}
-	return r.MinBand != "" && rank[n.Band] >= rank[r.MinBand] || r.RedScore && n.RedScore
+// ObserveBattery is a low-battery rule's observation of a device's reported charge (0–1).
+func (r Rule) ObserveBattery(charge float64, at time.Time) Observation {
+	return Observation{At: at, Breach: charge <= r.Limit, Clear: charge >= r.Clear}
+}
+
+// ObserveClock is a clock-skew rule's observation of how far ahead of Vigil a device's clock ran
+// in its latest readings; clear once it is within half the limit.
+func (r Rule) ObserveClock(ahead time.Duration, at time.Time) Observation {
+	return Observation{At: at, Breach: ahead > r.Skew, Clear: ahead <= r.Skew/2}
 }
 
 // Replay runs the rule over readings in time order from an empty state and counts the alerts it

@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -27,6 +29,8 @@ const (
 	EventEscalated    EventKind = "escalated"
 	EventResolved     EventKind = "resolved"
 	EventAutoResolved EventKind = "auto_resolved"
+	EventRecovered    EventKind = "recovered"
+	EventNote         EventKind = "note"
 )
 
 // Event is one step of an alert's history: what, when, by whom ("" for Vigil itself), and a note.
@@ -50,6 +54,11 @@ type Alert struct {
 	AcknowledgedAt  time.Time
 	SnoozedUntil    time.Time
 	ResolvedAt      time.Time
+	// RecoveredAt is when the condition cleared while the alert stayed latched, waiting for an
+	// acknowledgement (zero while it has not, or when it came back).
+	RecoveredAt time.Time
+	// Late says the alert was raised by readings that arrived after newer ones were evaluated.
+	Late bool
 }
 
 // ErrNotNow is a lifecycle step the alert's state does not allow (acknowledging a resolved alert).
@@ -68,6 +77,10 @@ func (a Alert) Retrigger(at time.Time) (Alert, Event, error) {
 		return a, Event{}, ErrNotNow
 	}
 	a.LastTriggeredAt = at
+	if !a.RecoveredAt.IsZero() {
+		a.RecoveredAt = time.Time{}
+		return a, Event{Kind: EventRetriggered, At: at, Note: "back before anyone acknowledged its recovery"}, nil
+	}
 	if a.State == Acknowledged && !a.SnoozedUntil.IsZero() && !at.Before(a.SnoozedUntil) {
 		a.State, a.SnoozedUntil, a.EscalatedAt = Firing, time.Time{}, at
 	}
@@ -119,6 +132,28 @@ func (a Alert) Resolve(at time.Time, actor, note string) (Alert, Event, error) {
 	return a, Event{Kind: EventResolved, At: at, Actor: actor, Note: note}, nil
 }
 
+// Latches reports whether the alert must stay until someone acknowledges it even when its
+// condition clears: a high alert nobody has acknowledged yet, or one raised late, which nobody can
+// have seen while it happened.
+func (a Alert) Latches() bool {
+	return a.State == Firing && (a.Severity == High || a.Late)
+}
+
+// Recover is the alert's step when its clear condition has held long enough: a latching alert
+// stays, with the recovery noted on it, until someone acknowledges it; any other resolves. ok is
+// false when there is nothing to do (resolved, or already recovered).
+func (a Alert) Recover(at time.Time) (next Alert, ev Event, ok bool) {
+	switch {
+	case a.State == Resolved || !a.RecoveredAt.IsZero():
+		return a, Event{}, false
+	case a.Latches():
+		a.RecoveredAt = at
+		return a, Event{Kind: EventRecovered, At: at, Note: "values back to normal; stays until acknowledged"}, true
+	}
+	next, ev, err := a.AutoResolve(at)
+	return next, ev, err == nil
+}
+
 // AutoResolve ends the alert because its clear condition held.
 func (a Alert) AutoResolve(at time.Time) (Alert, Event, error) {
 	if a.State == Resolved {
@@ -129,16 +164,59 @@ func (a Alert) AutoResolve(at time.Time) (Alert, Event, error) {
 }
 
 // Escalate moves a firing alert that nobody acknowledged within the team's window to the next
-// tier, up to maxTier, and raises its urgency by one severity. ok is false when it is not due.
-func (a Alert) Escalate(now time.Time, window time.Duration, maxTier int) (next Alert, ev Event, ok bool) {
-	if a.State != Firing || a.Tier >= maxTier || now.Sub(a.EscalatedAt) < window {
+// tier that has someone on it — staffed lists the tiers of the patient's care teams that do — and
+// raises its urgency by one severity. Empty tiers are skipped, and the event says so. When no
+// higher tier has anyone, the alert stays where it is and the event says that instead (ok true,
+// Tier unchanged), once per window. ok is false when nothing is due: not firing, acknowledged, or
+// within the window.
+func (a Alert) Escalate(now time.Time, window time.Duration, staffed []int) (next Alert, ev Event, ok bool) {
+	if a.State != Firing || now.Sub(a.EscalatedAt) < window {
 		return a, Event{}, false
 	}
-	a.Tier++
+	to, skipped := NextTier(a.Tier, staffed)
 	a.EscalatedAt = now
+	if to == 0 {
+		return a, Event{Kind: EventNote, At: now, Note: fmt.Sprintf("not acknowledged, and no one at %s to escalate to: still with tier %d",
+			tierWords(skipped), a.Tier)}, true
+	}
+	a.Tier = to
 	a.Severity = raise(a.Severity)
-	return a, Event{Kind: EventEscalated, At: now}, true
+	note := fmt.Sprintf("not acknowledged within %s: now with tier %d", shortDuration(window), to)
+	if len(skipped) > 0 {
+		note = fmt.Sprintf("not acknowledged within %s; no one at %s: now with tier %d", shortDuration(window), tierWords(skipped), to)
+	}
+	return a, Event{Kind: EventEscalated, At: now, Note: note}, true
 }
+
+// MaxTier is a care team's last escalation tier.
+const MaxTier = 3
+
+// NextTier is the first tier above current that has someone on it (0 when none does), and the
+// empty tiers passed over on the way — all the higher ones when none is staffed.
+func NextTier(current int, staffed []int) (int, []int) {
+	var skipped []int
+	for t := current + 1; t <= MaxTier; t++ {
+		if slices.Contains(staffed, t) {
+			return t, skipped
+		}
+		skipped = append(skipped, t)
+	}
+	return 0, skipped
+}
+
+// tierWords says tiers as a person would: "tier 2", "tiers 2 and 3".
+func tierWords(tiers []int) string {
+	switch len(tiers) {
+	case 0:
+		return "any higher tier"
+	case 1:
+		return fmt.Sprintf("tier %d", tiers[0])
+	}
+	return fmt.Sprintf("tiers %d and %d", tiers[0], tiers[len(tiers)-1])
+}
+
+// shortDuration prints 15m rather than 15m0s.
+func shortDuration(d time.Duration) string { return duration(d) }
 
 func raise(s Severity) Severity {
 	switch s {

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,28 +13,29 @@ func TestAlertLifecycle(t *testing.T) {
 	if a.State != Firing || a.Tier != 1 || ev.Kind != EventFired {
 		t.Fatalf("open: %+v %+v", a, ev)
 	}
+	staffed := []int{1, 2, 3}
 	// Not acknowledged within 15 minutes: escalates to tier 2 and becomes more urgent.
-	if _, _, ok := a.Escalate(at(14), 15*time.Minute, 3); ok {
+	if _, _, ok := a.Escalate(at(14), 15*time.Minute, staffed); ok {
 		t.Error("escalated before the window")
 	}
-	a, ev, ok := a.Escalate(at(15), 15*time.Minute, 3)
+	a, ev, ok := a.Escalate(at(15), 15*time.Minute, staffed)
 	if !ok || a.Tier != 2 || a.Severity != High || ev.Kind != EventEscalated {
 		t.Fatalf("escalation: %+v %+v %v", a, ev, ok)
 	}
 	// The next escalation needs a whole new window.
-	if _, _, ok := a.Escalate(at(29), 15*time.Minute, 3); ok {
+	if _, _, ok := a.Escalate(at(29), 15*time.Minute, staffed); ok {
 		t.Error("escalated again too soon")
 	}
-	a, _, _ = a.Escalate(at(30), 15*time.Minute, 3)
-	if _, _, ok := a.Escalate(at(60), 15*time.Minute, 3); ok || a.Tier != 3 {
-		t.Errorf("escalated past the last tier: %+v", a)
+	a, _, _ = a.Escalate(at(30), 15*time.Minute, staffed)
+	if next, ev, _ := a.Escalate(at(60), 15*time.Minute, staffed); next.Tier != 3 || ev.Kind != EventNote {
+		t.Errorf("escalated past the last tier: %+v %+v", next, ev)
 	}
 	// Acknowledged: no more escalation; a repeat of the condition keeps it acknowledged.
 	a, ev, err := a.Acknowledge(at(31), "kim", "calling the patient")
 	if err != nil || a.State != Acknowledged || ev.Actor != "kim" {
 		t.Fatalf("acknowledge: %+v %v", a, err)
 	}
-	if _, _, ok := a.Escalate(at(90), 15*time.Minute, 5); ok {
+	if _, _, ok := a.Escalate(at(90), 15*time.Minute, staffed); ok {
 		t.Error("an acknowledged alert escalated")
 	}
 	a, _, _ = a.Retrigger(at(40))
@@ -78,5 +80,54 @@ func TestSnoozeExpires(t *testing.T) {
 	a, ev, _ = a.AutoResolve(at(45))
 	if a.State != Resolved || ev.Kind != EventAutoResolved || ev.Actor != "" {
 		t.Errorf("auto-resolve: %+v %+v", a, ev)
+	}
+}
+
+// TestEscalationSkipsEmptyTiers: never into a void — an empty tier is passed over and the alert
+// says so; with no one higher it stays, and says that.
+func TestEscalationSkipsEmptyTiers(t *testing.T) {
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	a, _ := Open(at(0), Medium, Below)
+	next, ev, ok := a.Escalate(at(5), 5*time.Minute, []int{1, 3})
+	if !ok || next.Tier != 3 || ev.Kind != EventEscalated || !strings.Contains(ev.Note, "no one at tier 2") {
+		t.Errorf("skipping tier 2: %+v %+v", next, ev)
+	}
+	next, ev, ok = a.Escalate(at(5), 5*time.Minute, []int{1})
+	if !ok || next.Tier != 1 || ev.Kind != EventNote || !strings.Contains(ev.Note, "no one at tiers 2 and 3") {
+		t.Errorf("nobody higher: %+v %+v", next, ev)
+	}
+	if to, skipped := NextTier(1, []int{2}); to != 2 || len(skipped) != 0 {
+		t.Errorf("NextTier(1, [2]) = %d %v", to, skipped)
+	}
+}
+
+// TestLatching: an unacknowledged high alert, or a late one, stays until acknowledged when its
+// condition clears, with the recovery shown; the condition's return clears the recovery; others
+// resolve.
+func TestLatching(t *testing.T) {
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	high, _ := Open(at(0), High, Below)
+	latched, ev, ok := high.Recover(at(5))
+	if !ok || latched.State != Firing || !latched.RecoveredAt.Equal(at(5)) || ev.Kind != EventRecovered {
+		t.Fatalf("high alert on recovery: %+v %+v", latched, ev)
+	}
+	if _, _, ok := latched.Recover(at(6)); ok {
+		t.Error("recovered twice")
+	}
+	back, ev, _ := latched.Retrigger(at(7))
+	if !back.RecoveredAt.IsZero() || ev.Note == "" {
+		t.Errorf("the condition came back: %+v %+v", back, ev)
+	}
+	acked, _, _ := high.Acknowledge(at(1), "kim", "")
+	if done, _, _ := acked.Recover(at(5)); done.State != Resolved {
+		t.Errorf("an acknowledged high alert resolves on recovery: %+v", done)
+	}
+	medium, _ := Open(at(0), Medium, Below)
+	if done, _, _ := medium.Recover(at(5)); done.State != Resolved {
+		t.Errorf("a medium alert resolves on recovery: %+v", done)
+	}
+	medium.Late = true
+	if kept, _, _ := medium.Recover(at(5)); kept.State != Firing {
+		t.Errorf("a late alert latches: %+v", kept)
 	}
 }

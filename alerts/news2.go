@@ -21,25 +21,51 @@ const (
 	BandHigh      Band = "high"
 )
 
-// Consciousness on the ACVPU scale: alert (Awake, to keep the word Alert for alerts), or new
-// confusion, voice, pain, unresponsive.
-type Consciousness string
+// Freshness is how old each NEWS2 input may be and still count: a reading of each measured
+// parameter (by LOINC code; Default for a code not listed), and a clinician's oxygen or
+// consciousness entry. It is policy, set once where Vigil is wired and passed to every scorer, so
+// the census, the patient view, the APIs and the alert engine agree.
+type Freshness struct {
+	Measured   map[string]time.Duration
+	Default    time.Duration
+	Assessment time.Duration
+}
 
-// The consciousness levels NEWS2 distinguishes.
-const (
-	Awake    Consciousness = "alert"
-	NewCVPU  Consciousness = "cvpu"
-	unknownC Consciousness = ""
-)
+// DefaultFreshness is Vigil's policy: continuous measures (respiration, SpO₂, pulse) count for an
+// hour; blood pressure and temperature, which home patients take with spot-check devices, for
+// 12 hours — the chart's lowest monitoring frequency for a score of 0 (RCP chart 4); a clinician's
+// oxygen and consciousness entries for 12 hours.
+func DefaultFreshness() Freshness {
+	return Freshness{
+		Measured: map[string]time.Duration{
+			rpm.CodeRespRate: time.Hour, rpm.CodeSpO2: time.Hour, rpm.CodeHeartRate: time.Hour,
+			rpm.CodeSystolicBP: 12 * time.Hour, rpm.CodeBodyTemp: 12 * time.Hour,
+		},
+		Default:    time.Hour,
+		Assessment: 12 * time.Hour,
+	}
+}
 
-// NEWS2Input is what a NEWS2 score is computed from: the latest reading of each measured
-// parameter, and what a clinician or the patient recorded about oxygen and consciousness (nil when
-// nobody did). Scale2 is set for patients with a prescribed SpO₂ target of 88–92 %.
+// For is how long a reading of code counts.
+func (f Freshness) For(code string) time.Duration {
+	if d, ok := f.Measured[code]; ok {
+		return d
+	}
+	return f.Default
+}
+
+// NEWS2Codes are the LOINC codes of the measured NEWS2 parameters.
+var NEWS2Codes = []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
+
+// NEWS2Input is what a NEWS2 score is computed from: the latest reading of each measured parameter
+// (readings of devices marked lost or retired, taken after they were marked, already left out),
+// what clinicians recorded about oxygen and consciousness — the latest entry of each kind and the
+// latest standing one (the patient's usual state from the care plan, which never goes stale) — and
+// whether the patient is scored on SpO₂ scale 2 (a prescribed target of 88–92 %).
 type NEWS2Input struct {
-	Latest        map[string]rpm.Reading // by LOINC code
-	OnOxygen      *bool
-	Consciousness Consciousness
-	Scale2        bool
+	Latest      map[string]rpm.Reading // by LOINC code
+	Assessments []rpm.ClinicalAssessment
+	Scale2      bool
 }
 
 // Parameter is one NEWS2 parameter's part of the score.
@@ -48,63 +74,125 @@ type Parameter struct {
 	Code    string // LOINC code of a measured parameter, "" for oxygen and consciousness
 	Value   float64
 	Points  int
-	Missing bool // no reading, or nothing recorded
-	Stale   bool // a reading older than the freshness window: not counted
+	Missing bool      // no reading, or nothing recorded
+	Stale   bool      // a reading or entry older than its freshness: not counted
+	At      time.Time // when the value counted (or not) was taken or recorded
+	Device  string    // the device that measured it
+	// Recorded is the clinician's entry behind oxygen or consciousness, when there is one.
+	Recorded *rpm.ClinicalAssessment
 }
 
 // NEWS2 is a score with how it was reached. Partial means some parameter was missing or stale and
-// the total counts only the others — it can only underestimate.
+// the total counts only the others — it can only underestimate. Incomplete means two or more were:
+// a low total then says nothing reassuring, and is never to be shown as low. NoData means no
+// measured parameter has any reading at all: there is no score.
 type NEWS2 struct {
 	Score      int
 	Band       Band
 	RedScore   bool // some single parameter scored 3
 	Partial    bool
+	Incomplete bool
+	NoData     bool
 	Parameters []Parameter
 }
 
-// ComputeNEWS2 scores the input at now, counting only readings no older than freshness.
-// Measured values are first rounded as the chart expects (respiration, SpO₂, pulse and systolic
-// pressure to whole numbers, temperature to one decimal), halves away from zero; a value is then
-// placed in the band that contains it, so the printed boundaries hold exactly.
-func ComputeNEWS2(in NEWS2Input, now time.Time, freshness time.Duration) NEWS2 {
+// incompleteAt is how many missing or stale parameters make a score incomplete.
+const incompleteAt = 2
+
+// ScoreNEWS2 is Vigil's one NEWS2: it scores in at now, counting each input only while it is
+// fresh by f. Measured values are first rounded as the chart expects (respiration, SpO₂, pulse
+// and systolic pressure to whole numbers, temperature to one decimal), halves away from zero; a
+// value is then placed in the band that contains it, so the printed boundaries hold exactly.
+// Oxygen and consciousness come from the latest fresh entry, or else the latest standing one.
+func ScoreNEWS2(in NEWS2Input, now time.Time, f Freshness) NEWS2 {
 	var n NEWS2
+	oxygen := recordedParameter("Air or oxygen", rpm.AssessOxygen, in.Assessments, now, f.Assessment)
+	var onOxygen *bool
+	if oxygen.Recorded != nil && !oxygen.Stale {
+		on := oxygen.Recorded.Value == rpm.OnOxygen
+		onOxygen = &on
+		if on {
+			oxygen.Points = 2
+		}
+	}
 	measured := []struct {
 		name, code string
 		decimals   int
 		points     func(v float64) int
 	}{
 		{"Respiration rate", rpm.CodeRespRate, 0, respirationPoints},
-		{"SpO₂", rpm.CodeSpO2, 0, func(v float64) int { return spo2Points(v, in.Scale2, in.OnOxygen) }},
+		{"SpO₂", rpm.CodeSpO2, 0, func(v float64) int { return spo2Points(v, in.Scale2, onOxygen) }},
 		{"Systolic BP", rpm.CodeSystolicBP, 0, systolicPoints},
 		{"Pulse", rpm.CodeHeartRate, 0, pulsePoints},
 		{"Temperature", rpm.CodeBodyTemp, 1, temperaturePoints},
 	}
+	n.NoData = true
 	for _, m := range measured {
 		p := Parameter{Name: m.name, Code: m.code}
 		r, ok := in.Latest[m.code]
 		switch {
 		case !ok:
 			p.Missing = true
-		case now.Sub(r.EffectiveAt) > freshness:
-			p.Value, p.Stale = r.Value, true
+		case now.Sub(r.EffectiveAt) > f.For(m.code):
+			p.Value, p.Stale, p.At, p.Device = r.Value, true, r.EffectiveAt, r.DeviceID
 		default:
-			p.Value = round(r.Value, m.decimals)
+			p.Value, p.At, p.Device = round(r.Value, m.decimals), r.EffectiveAt, r.DeviceID
 			p.Points = m.points(p.Value)
 		}
+		n.NoData = n.NoData && !ok
 		n.add(p)
 	}
-	air := Parameter{Name: "Air or oxygen", Missing: in.OnOxygen == nil}
-	if in.OnOxygen != nil && *in.OnOxygen {
-		air.Points = 2
-	}
-	n.add(air)
-	cons := Parameter{Name: "Consciousness", Missing: in.Consciousness == unknownC}
-	if in.Consciousness == NewCVPU {
+	n.add(oxygen)
+	cons := recordedParameter("Consciousness", rpm.AssessConsciousness, in.Assessments, now, f.Assessment)
+	if cons.Recorded != nil && !cons.Stale && cons.Recorded.Value == rpm.ConsciousCVPU {
 		cons.Points = 3
 	}
 	n.add(cons)
 	n.Band = band(n.Score, n.RedScore)
 	return n
+}
+
+// recordedParameter is a clinician-recorded parameter from the entries: the latest entry of kind
+// while fresh, else the latest standing entry, else the latest entry marked stale, else missing.
+func recordedParameter(name, kind string, entries []rpm.ClinicalAssessment, now time.Time, fresh time.Duration) Parameter {
+	p := Parameter{Name: name}
+	var latest, standing *rpm.ClinicalAssessment
+	for i := range entries {
+		e := &entries[i]
+		if e.Kind != kind {
+			continue
+		}
+		if latest == nil || e.RecordedAt.After(latest.RecordedAt) {
+			latest = e
+		}
+		if e.Standing && (standing == nil || e.RecordedAt.After(standing.RecordedAt)) {
+			standing = e
+		}
+	}
+	switch {
+	case latest == nil:
+		p.Missing = true
+		return p
+	case latest.Standing || now.Sub(latest.RecordedAt) <= fresh:
+		p.Recorded = latest
+	case standing != nil:
+		p.Recorded = standing
+	default:
+		p.Recorded, p.Stale = latest, true
+	}
+	p.At = p.Recorded.RecordedAt
+	return p
+}
+
+// Missing lists the names of the parameters that were missing or stale.
+func (n NEWS2) Missing() []string {
+	var out []string
+	for _, p := range n.Parameters {
+		if p.Missing || p.Stale {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 // Ceiling is the highest the score could be if every stale parameter still scored its worst (3):
@@ -126,6 +214,7 @@ func (n *NEWS2) add(p Parameter) {
 	n.Score += p.Points
 	n.RedScore = n.RedScore || p.Points == 3
 	n.Partial = n.Partial || p.Missing || p.Stale
+	n.Incomplete = len(n.Missing()) >= incompleteAt
 }
 
 // band is the clinical risk of a total (RCP chart 2): 7+ high, 5–6 medium, a single red score

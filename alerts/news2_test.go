@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -53,10 +54,14 @@ func reading(code string, v float64, at time.Time) rpm.Reading {
 	return rpm.Reading{Code: code, Value: v, EffectiveAt: at}
 }
 
-func TestComputeNEWS2(t *testing.T) {
+// assessed is what a clinician recorded: oxygen and consciousness, at at.
+func assessed(oxygen, consciousness string, at time.Time) []rpm.ClinicalAssessment {
+	return []rpm.ClinicalAssessment{{Kind: rpm.AssessOxygen, Value: oxygen, RecordedAt: at}, {Kind: rpm.AssessConsciousness, Value: consciousness, RecordedAt: at}}
+}
+
+func TestScoreNEWS2(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	recent, old := now.Add(-10*time.Minute), now.Add(-3*time.Hour)
-	air, oxygen := false, true
+	recent, old := now.Add(-10*time.Minute), now.Add(-13*time.Hour)
 	vitals := func(rr, spo2, sbp, hr, temp float64, at time.Time) map[string]rpm.Reading {
 		return map[string]rpm.Reading{
 			rpm.CodeRespRate: reading(rpm.CodeRespRate, rr, at), rpm.CodeSpO2: reading(rpm.CodeSpO2, spo2, at),
@@ -64,29 +69,73 @@ func TestComputeNEWS2(t *testing.T) {
 			rpm.CodeBodyTemp: reading(rpm.CodeBodyTemp, temp, at),
 		}
 	}
+	onAir := assessed(rpm.OnAir, rpm.ConsciousAlert, recent)
 	tests := []struct {
-		name    string
-		in      NEWS2Input
-		score   int
-		band    Band
-		partial bool
+		name                        string
+		in                          NEWS2Input
+		score                       int
+		band                        Band
+		partial, incomplete, noData bool
 	}{
-		{"all normal", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, false},
-		{"a single red score", NEWS2Input{Latest: vitals(16, 97, 120, 135, 37, recent), OnOxygen: &air, Consciousness: Awake}, 3, BandLowMedium, false},
-		{"medium", NEWS2Input{Latest: vitals(22, 95, 105, 95, 37, recent), OnOxygen: &air, Consciousness: Awake}, 5, BandMedium, false},
-		{"high, on oxygen", NEWS2Input{Latest: vitals(26, 91, 95, 120, 39.5, recent), OnOxygen: &oxygen, Consciousness: Awake}, 14, BandHigh, false},
-		{"new confusion", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), OnOxygen: &air, Consciousness: NewCVPU}, 3, BandLowMedium, false},
-		{"nothing recorded about oxygen or consciousness", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent)}, 0, BandLow, true},
-		{"stale readings are not counted", NEWS2Input{Latest: vitals(30, 85, 80, 150, 41, old), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, true},
-		{"rounded as charted: 20.4 breaths, 38.04 °C", NEWS2Input{Latest: vitals(20.4, 96, 120, 90.4, 38.04, recent), OnOxygen: &air, Consciousness: Awake}, 0, BandLow, false},
-		{"rounded as charted: 20.5 breaths, 38.05 °C", NEWS2Input{Latest: vitals(20.5, 96, 120, 90.5, 38.05, recent), OnOxygen: &air, Consciousness: Awake}, 4, BandLow, false},
+		{"all normal", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), Assessments: onAir}, 0, BandLow, false, false, false},
+		{"a single red score", NEWS2Input{Latest: vitals(16, 97, 120, 135, 37, recent), Assessments: onAir}, 3, BandLowMedium, false, false, false},
+		{"medium", NEWS2Input{Latest: vitals(22, 95, 105, 95, 37, recent), Assessments: onAir}, 5, BandMedium, false, false, false},
+		{"high, on oxygen", NEWS2Input{Latest: vitals(26, 91, 95, 120, 39.5, recent), Assessments: assessed(rpm.OnOxygen, rpm.ConsciousAlert, recent)}, 14, BandHigh, false, false, false},
+		{"new confusion", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent), Assessments: assessed(rpm.OnAir, rpm.ConsciousCVPU, recent)}, 3, BandLowMedium, false, false, false},
+		{"nothing recorded about oxygen or consciousness: two missing, incomplete", NEWS2Input{Latest: vitals(16, 97, 120, 70, 37, recent)}, 0, BandLow, true, true, false},
+		{"stale readings are not counted", NEWS2Input{Latest: vitals(30, 85, 80, 150, 41, old), Assessments: onAir}, 0, BandLow, true, true, false},
+		{"no readings at all: no data", NEWS2Input{Assessments: onAir}, 0, BandLow, true, true, true},
+		{"rounded as charted: 20.4 breaths, 38.04 °C", NEWS2Input{Latest: vitals(20.4, 96, 120, 90.4, 38.04, recent), Assessments: onAir}, 0, BandLow, false, false, false},
+		{"rounded as charted: 20.5 breaths, 38.05 °C", NEWS2Input{Latest: vitals(20.5, 96, 120, 90.5, 38.05, recent), Assessments: onAir}, 4, BandLow, false, false, false},
 	}
 	for _, tt := range tests {
-		n := ComputeNEWS2(tt.in, now, time.Hour)
-		if n.Score != tt.score || n.Band != tt.band || n.Partial != tt.partial || len(n.Parameters) != 7 {
-			t.Errorf("%s: score %d band %s partial %v (%d parameters), want %d %s %v", tt.name, n.Score, n.Band, n.Partial,
-				len(n.Parameters), tt.score, tt.band, tt.partial)
+		n := ScoreNEWS2(tt.in, now, DefaultFreshness())
+		if n.Score != tt.score || n.Band != tt.band || n.Partial != tt.partial || n.Incomplete != tt.incomplete || n.NoData != tt.noData || len(n.Parameters) != 7 {
+			t.Errorf("%s: score %d band %s partial %v incomplete %v no data %v (%d parameters), want %d %s %v %v %v", tt.name, n.Score,
+				n.Band, n.Partial, n.Incomplete, n.NoData, len(n.Parameters), tt.score, tt.band, tt.partial, tt.incomplete, tt.noData)
 		}
+	}
+}
+
+// TestFreshnessIsPerParameterAndPassedIn: a systolic pressure from a morning cuff still counts at
+// noon under the default policy, a pulse from the same time does not, and a policy passed in
+// decides instead.
+func TestFreshnessIsPerParameterAndPassedIn(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	morning := now.Add(-4 * time.Hour)
+	in := NEWS2Input{Latest: map[string]rpm.Reading{
+		rpm.CodeSystolicBP: reading(rpm.CodeSystolicBP, 95, morning), // 2 points
+		rpm.CodeHeartRate:  reading(rpm.CodeHeartRate, 120, morning), // 2 points
+	}}
+	if n := ScoreNEWS2(in, now, DefaultFreshness()); n.Score != 2 {
+		t.Errorf("default policy: %d, want only the pressure's 2", n.Score)
+	}
+	strict := Freshness{Default: time.Hour, Assessment: time.Hour}
+	if n := ScoreNEWS2(in, now, strict); n.Score != 0 || !slices.Contains(n.Missing(), "Systolic BP") {
+		t.Errorf("an hour for everything: %d, missing %v", n.Score, n.Missing())
+	}
+}
+
+// TestStandingAssessments: the care plan's usual state counts until replaced and never goes
+// stale; a fresh observation overrides it while fresh.
+func TestStandingAssessments(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	latest := map[string]rpm.Reading{rpm.CodeSpO2: reading(rpm.CodeSpO2, 97, now)}
+	plan := []rpm.ClinicalAssessment{
+		{Kind: rpm.AssessOxygen, Value: rpm.OnAir, RecordedAt: now.AddDate(0, 0, -20), Standing: true},
+		{Kind: rpm.AssessConsciousness, Value: rpm.ConsciousAlert, RecordedAt: now.AddDate(0, 0, -20), Standing: true},
+	}
+	n := ScoreNEWS2(NEWS2Input{Latest: latest, Assessments: plan}, now, DefaultFreshness())
+	if slices.Contains(n.Missing(), "Air or oxygen") || slices.Contains(n.Missing(), "Consciousness") || n.Score != 0 {
+		t.Errorf("standing entries: score %d, missing %v", n.Score, n.Missing())
+	}
+	confused := append(slices.Clone(plan), rpm.ClinicalAssessment{Kind: rpm.AssessConsciousness, Value: rpm.ConsciousCVPU, RecordedAt: now.Add(-time.Hour)})
+	if n := ScoreNEWS2(NEWS2Input{Latest: latest, Assessments: confused}, now, DefaultFreshness()); n.Score != 3 {
+		t.Errorf("a fresh observation of new confusion: %d, want 3", n.Score)
+	}
+	if n := ScoreNEWS2(NEWS2Input{Latest: latest, Assessments: confused}, now.Add(13*time.Hour), DefaultFreshness()); n.Score != 0 ||
+		slices.Contains(n.Missing(), "Consciousness") {
+		t.Errorf("once the observation is stale the care plan counts again: %d, missing %v", n.Score, n.Missing())
 	}
 }
 
@@ -95,12 +144,13 @@ func TestComputeNEWS2(t *testing.T) {
 func TestCeilingCountsStaleParametersAtTheirWorst(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	fresh, old := now.Add(-time.Minute), now.Add(-62*time.Minute)
+	f := Freshness{Default: time.Hour, Assessment: time.Hour}
 	in := NEWS2Input{Latest: map[string]rpm.Reading{
 		rpm.CodeRespRate:   {Code: rpm.CodeRespRate, Value: 26, EffectiveAt: old},   // 3 when fresh
 		rpm.CodeSystolicBP: {Code: rpm.CodeSystolicBP, Value: 95, EffectiveAt: old}, // 2 when fresh
 		rpm.CodeSpO2:       {Code: rpm.CodeSpO2, Value: 92, EffectiveAt: fresh},     // 2
 	}}
-	n := ComputeNEWS2(in, now, time.Hour)
+	n := ScoreNEWS2(in, now, f)
 	if n.Score != 2 || !n.Partial {
 		t.Fatalf("score %d partial %v, want 2, partial", n.Score, n.Partial)
 	}
@@ -109,7 +159,7 @@ func TestCeilingCountsStaleParametersAtTheirWorst(t *testing.T) {
 	}
 	in.Latest[rpm.CodeRespRate] = rpm.Reading{Code: rpm.CodeRespRate, Value: 16, EffectiveAt: fresh}
 	in.Latest[rpm.CodeSystolicBP] = rpm.Reading{Code: rpm.CodeSystolicBP, Value: 130, EffectiveAt: fresh}
-	if c := ComputeNEWS2(in, now, time.Hour).Ceiling(); c.Score != 2 {
+	if c := ScoreNEWS2(in, now, f).Ceiling(); c.Score != 2 {
 		t.Errorf("ceiling of a fresh score %d, want the score itself, 2", c.Score)
 	}
 }

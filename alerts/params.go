@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type params struct {
 	Silence   string    `json:"silence,omitempty"`
 	MinBand   Band      `json:"min_band,omitempty"`
 	RedScore  bool      `json:"red_score,omitempty"`
+	Critical  bool      `json:"critical,omitempty"`
+	Missed    int       `json:"missed,omitempty"`
+	MinSilent string    `json:"min_silence,omitempty"`
+	Skew      string    `json:"skew,omitempty"`
 }
 
 // ParseRule reads a stored rule and validates it. A threshold without a clear limit clears at its
@@ -38,7 +43,8 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 		return Rule{}, fmt.Errorf("rule settings: %w", err)
 	}
 	r := Rule{ID: s.ID, Kind: Kind(s.Kind), Code: s.Code, Unit: p.Unit, Severity: Severity(s.Severity),
-		Direction: p.Direction, Repeat: p.Repeat, Change: p.Change, MinBand: p.MinBand, RedScore: p.RedScore}
+		Direction: p.Direction, Repeat: p.Repeat, Change: p.Change, MinBand: p.MinBand, RedScore: p.RedScore,
+		Critical: p.Critical, Missed: p.Missed}
 	if p.Limit != nil {
 		r.Limit = *p.Limit
 		r.Clear = r.Limit
@@ -50,7 +56,8 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 		name string
 		text string
 		to   *time.Duration
-	}{{"for", p.For, &r.For}, {"clear_for", p.ClearFor, &r.ClearFor}, {"within", p.Within, &r.Within}, {"silence", p.Silence, &r.Silence}} {
+	}{{"for", p.For, &r.For}, {"clear_for", p.ClearFor, &r.ClearFor}, {"within", p.Within, &r.Within}, {"silence", p.Silence, &r.Silence},
+		{"min_silence", p.MinSilent, &r.MinSilence}, {"skew", p.Skew, &r.Skew}} {
 		if d.text == "" {
 			continue
 		}
@@ -60,8 +67,8 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 		}
 		*d.to = v
 	}
-	if r.Kind == Threshold && p.Limit == nil {
-		return Rule{}, fmt.Errorf("a threshold needs a limit")
+	if (r.Kind == Threshold || r.Kind == LowBattery) && p.Limit == nil {
+		return Rule{}, fmt.Errorf("a %s rule needs a limit", r.Kind)
 	}
 	return r, r.Validate()
 }
@@ -72,14 +79,26 @@ func (r Rule) Params() []byte {
 	switch r.Kind {
 	case Threshold:
 		limit, clear := r.Limit, r.Clear
-		p.Unit, p.Direction, p.Limit, p.Repeat, p.Clear = r.Unit, r.Direction, &limit, r.Repeat, &clear
-		p.For, p.ClearFor = duration(r.For), duration(r.ClearFor)
+		p.Unit, p.Direction, p.Limit, p.Clear = r.Unit, r.Direction, &limit, &clear
 	case RateOfChange:
 		p.Unit, p.Change, p.Within = r.Unit, r.Change, duration(r.Within)
 	case NoData:
 		p.Unit, p.Silence = r.Unit, duration(r.Silence)
 	case NEWS2Rule:
 		p.MinBand, p.RedScore = r.MinBand, r.RedScore
+	case NotReporting:
+		p.Missed, p.MinSilent = r.Missed, duration(r.MinSilence)
+	case LowBattery:
+		limit, clear := r.Limit, r.Clear
+		p.Limit, p.Clear = &limit, &clear
+	case FlatLine:
+		p.Repeat = r.Repeat
+	case ClockSkew:
+		p.Skew = duration(r.Skew)
+	}
+	switch r.Kind {
+	case Threshold, RateOfChange, NEWS2Rule:
+		p.For, p.Repeat, p.ClearFor, p.Critical = duration(r.For), r.Repeat, duration(r.ClearFor), r.Critical
 	}
 	b, _ := json.Marshal(p)
 	return b
@@ -105,31 +124,19 @@ func (r Rule) Describe() string {
 	name, unit := metricWords(r.Code)
 	switch r.Kind {
 	case Threshold:
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s %s %s", name, r.Direction, num(r.Limit), unit)
-		if r.For > 0 {
-			fmt.Fprintf(&b, " for %s", duration(r.For))
-		}
-		if r.Repeat > 1 {
-			fmt.Fprintf(&b, " in %d readings in a row", r.Repeat)
-		}
 		opposite := Above
 		if r.Direction == Above {
 			opposite = Below
 		}
-		if r.Clear != r.Limit || r.ClearFor > 0 {
-			fmt.Fprintf(&b, "; clears %s %s %s", opposite, num(r.Clear), unit)
-			if r.ClearFor > 0 {
-				fmt.Fprintf(&b, " for %s", duration(r.ClearFor))
-			}
-		}
-		return b.String()
+		return fmt.Sprintf("%s %s %s %s%s; clears %s %s %s for %s", name, r.Direction, num(r.Limit), unit, r.onsetWords(),
+			opposite, num(r.Clear), unit, duration(r.clearFor()))
 	case RateOfChange:
 		verb := "rises"
 		if r.Change < 0 {
 			verb = "falls"
 		}
-		return fmt.Sprintf("%s %s by %s %s within %s", name, verb, num(abs(r.Change)), unit, duration(r.Within))
+		return fmt.Sprintf("%s %s by %s %s within %s%s; clears after %s without such a change", name, verb, num(abs(r.Change)),
+			unit, duration(r.Within), r.onsetWords(), duration(r.clearFor()))
 	case NoData:
 		return fmt.Sprintf("no %s from a device for %s", name, duration(r.Silence))
 	case NEWS2Rule:
@@ -140,9 +147,33 @@ func (r Rule) Describe() string {
 		if r.RedScore {
 			parts = append(parts, "a single parameter scoring 3")
 		}
-		return strings.Join(parts, ", or ")
+		return strings.Join(parts, ", or ") + r.onsetWords() + "; clears after " + duration(r.clearFor()) + " below it on fresh readings"
+	case NotReporting:
+		return fmt.Sprintf("a device sends nothing for %d of its expected intervals (at least %s)", r.Missed, duration(r.MinSilence))
+	case LowBattery:
+		return fmt.Sprintf("a device's battery at or below %s %%; clears at %s %%", num(r.Limit*100), num(r.Clear*100))
+	case FlatLine:
+		return fmt.Sprintf("a device repeats one value of a continuous measure %d times in a row, longer than physiology allows", r.Repeat)
+	case ClockSkew:
+		return fmt.Sprintf("a device's clock runs more than %s ahead", duration(r.Skew))
 	}
 	return string(r.Kind)
+}
+
+// onsetWords says how an onset is confirmed: " for 2m", " in 3 readings in a row", " (critical:
+// at once)".
+func (r Rule) onsetWords() string {
+	var b strings.Builder
+	if r.For > 0 {
+		fmt.Fprintf(&b, " for %s", duration(r.For))
+	}
+	if r.Repeat > 1 {
+		fmt.Fprintf(&b, " in %d readings in a row", r.Repeat)
+	}
+	if b.Len() == 0 && r.Critical {
+		b.WriteString(" (critical: at once)")
+	}
+	return b.String()
 }
 
 // Summary is an alert's one-line text when the rule fires on a value: "SpO₂ 87 % (below 90 %)".
@@ -156,6 +187,14 @@ func (r Rule) Summary(value float64) string {
 			num(abs(r.Change)), unit, duration(r.Within))
 	case NoData:
 		return fmt.Sprintf("No %s for %s", name, duration(r.Silence))
+	case NotReporting:
+		return "Device not reporting"
+	case LowBattery:
+		return fmt.Sprintf("Device battery %s %%", num(math.Round(value*100)))
+	case FlatLine:
+		return fmt.Sprintf("%s stuck at %s %s: sensor or device fault?", name, num(value), unit)
+	case ClockSkew:
+		return fmt.Sprintf("Device clock %s ahead", duration(time.Duration(value)*time.Second))
 	}
 	return r.Describe()
 }
@@ -195,23 +234,4 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
-}
-
-// EncodeState is a rule state as stored; nil when the rule has nothing to remember beyond the
-// time of the last reading (no row needed).
-func EncodeState(st State) []byte {
-	if !st.Firing && !st.Breaching && st.ClearingSince.IsZero() && len(st.Window) == 0 {
-		return nil
-	}
-	b, _ := json.Marshal(st)
-	return b
-}
-
-// DecodeState reads a stored state; nil or unreadable gives the empty state.
-func DecodeState(b []byte) State {
-	var st State
-	if len(b) > 0 {
-		_ = json.Unmarshal(b, &st)
-	}
-	return st
 }

@@ -19,7 +19,7 @@ type Replayer struct {
 // Replayer returns a replay of the rule from an empty state.
 func (r Rule) Replayer() *Replayer { return &Replayer{rule: r} }
 
-// Add feeds the next reading; readings of other codes are ignored.
+// Add feeds the next reading; readings the rule does not watch are ignored.
 func (p *Replayer) Add(rd rpm.Reading) {
 	if p.rule.Kind == NoData {
 		if rd.Code != p.rule.Code {
@@ -39,3 +39,48 @@ func (p *Replayer) Add(rd rpm.Reading) {
 
 // Fired is how many alerts the readings so far would have raised.
 func (p *Replayer) Fired() int { return p.fired }
+
+// Onset is an episode found by a replay: the reading that confirmed it, and when it cleared (zero
+// while it goes on at the end of the replay).
+type Onset struct {
+	Reading rpm.Reading
+	Cleared time.Time
+}
+
+// Replayed is what a replay of one device's window of readings found.
+type Replayed struct {
+	Onsets       []Onset
+	Source       Source    // the device's memory after the window's newest reading
+	LastNotClear time.Time // the window's newest reading that was not clear
+	Ongoing      bool      // the window ends inside an episode
+}
+
+// ReplaySource replays one device's readings of a threshold or rate-of-change rule's code, in
+// time order, from an empty memory: how a late reading is evaluated in order with its neighbours. The window must reach far
+// enough back to hold what confirms an onset (ReplayLookback).
+func (r Rule) ReplaySource(readings []rpm.Reading) Replayed {
+	var st State
+	var out Replayed
+	for _, rd := range readings {
+		var tr Transition
+		st, tr = r.Evaluate(st, rd)
+		switch tr {
+		case Fire:
+			out.Onsets = append(out.Onsets, Onset{Reading: rd})
+		case Resolve:
+			if n := len(out.Onsets); n > 0 {
+				out.Onsets[n-1].Cleared = rd.EffectiveAt
+			}
+		}
+		out.Source = st.Sources[rd.DeviceID]
+	}
+	out.LastNotClear, out.Ongoing = st.LastNotClear, st.Firing
+	return out
+}
+
+// ReplayLookback is how far before a late reading a replay must start to see what confirms an
+// onset around it: the rule's duration, window and clear time. Repeat counts need the readings
+// just before too (the engine fetches Repeat more).
+func (r Rule) ReplayLookback() time.Duration {
+	return max(r.For, r.Within, r.clearFor())
+}

@@ -11,18 +11,43 @@ import (
 // Kind is what a rule watches for.
 type Kind string
 
-// The rule kinds.
+// The rule kinds. Threshold, RateOfChange and NEWS2Rule are clinical: they watch the patient.
+// The others are technical: they watch a device, go to the care team at lower urgency, and never
+// count as clinical alarms.
 const (
-	// Threshold: a value above or below a limit, optionally for a duration or a number of
-	// consecutive readings, with a separate clear limit (hysteresis).
+	// Threshold: a value above or below a limit, confirmed for a duration or a number of
+	// consecutive readings of one device, with a separate clear limit (hysteresis).
 	Threshold Kind = "threshold"
 	// RateOfChange: a change of at least Change within Within ("weight +2 kg in 3 days").
 	RateOfChange Kind = "rate_of_change"
-	// NoData: no reading of the code for Silence ("no SpO₂ for 15 min").
-	NoData Kind = "no_data"
 	// NEWS2Rule: the NEWS2 risk band reaches MinBand, or a single parameter scores 3.
 	NEWS2Rule Kind = "news2"
+	// NoData: no reading of Code from a device for Silence ("no SpO₂ for 15 min": a sensor off).
+	NoData Kind = "no_data"
+	// NotReporting: a device has sent no reading for Missed of its expected intervals, and at
+	// least MinSilence.
+	NotReporting Kind = "not_reporting"
+	// LowBattery: a device reports its charge at or below Limit (a fraction), until it is back
+	// to Clear.
+	LowBattery Kind = "low_battery"
+	// FlatLine: a device sends the same value of a continuous measure far longer than physiology
+	// allows (a sensor stuck), at least Repeat readings in a row.
+	FlatLine Kind = "flat_line"
+	// ClockSkew: a device's clock runs ahead of Vigil's by more than Skew.
+	ClockSkew Kind = "clock_skew"
 )
+
+// Technical reports whether rules of kind watch a device rather than the patient.
+func (k Kind) Technical() bool {
+	switch k {
+	case NoData, NotReporting, LowBattery, FlatLine, ClockSkew:
+		return true
+	}
+	return false
+}
+
+// PerDevice reports whether a rule of kind keeps one alert per device instead of one per patient.
+func (k Kind) PerDevice() bool { return k.Technical() }
 
 // Severity is how urgent an alert is.
 type Severity string
@@ -34,15 +59,25 @@ const (
 	High   Severity = "high"
 )
 
+// Rank orders severities: 1 for low up to 3 for high, 0 for none.
+func (s Severity) Rank() int {
+	return map[Severity]int{Low: 1, Medium: 2, High: 3}[s]
+}
+
 // Direction says which side of a limit is abnormal; an alert is scoped to it, so that
 // acknowledging a high never silences a low.
 type Direction string
 
-// The directions. NEWS2 and no-data rules have none.
+// The directions. NEWS2 and technical rules have none.
 const (
 	Above Direction = "above"
 	Below Direction = "below"
 )
+
+// MinClearFor is the least time a cleared condition must hold, on fresh readings, before Vigil
+// resolves its alert by itself: a value that dips back for a moment does not end an episode. A
+// rule may ask for longer, never for less.
+const MinClearFor = 2 * time.Minute
 
 // Rule is one alert rule. Values are in the canonical unit of Code, and Unit must say so — a
 // threshold never travels without its unit.
@@ -52,14 +87,22 @@ type Rule struct {
 	Code     string
 	Unit     string
 	Severity Severity
+	// Critical limits fire on the first reading past them; every other rule confirms an onset
+	// with For or Repeat.
+	Critical bool
 
-	// Threshold.
+	// Onset confirmation, for every clinical kind: the condition must hold this long (For) and
+	// for this many consecutive readings of one device (Repeat; 0 or 1: one). FlatLine: how many
+	// identical readings in a row.
+	For    time.Duration
+	Repeat int
+	// ClearFor is how long the clear condition must hold on fresh readings (at least MinClearFor).
+	ClearFor time.Duration
+
+	// Threshold (and LowBattery: Limit and Clear as fractions of a full charge).
 	Direction Direction
 	Limit     float64
-	For       time.Duration // the condition must hold this long (0: at once)
-	Repeat    int           // and for this many consecutive readings (0 or 1: one)
-	Clear     float64       // back past this to clear (hysteresis)
-	ClearFor  time.Duration // for this long
+	Clear     float64 // back past this to clear (hysteresis)
 
 	// RateOfChange: a rise (Change > 0) or fall (Change < 0) of at least |Change| within Within.
 	Change float64
@@ -68,22 +111,64 @@ type Rule struct {
 	// NoData.
 	Silence time.Duration
 
+	// NotReporting: silent for Missed expected intervals, and at least MinSilence.
+	Missed     int
+	MinSilence time.Duration
+
+	// ClockSkew: how far ahead a device's clock may run.
+	Skew time.Duration
+
 	// NEWS2Rule.
 	MinBand  Band
 	RedScore bool
 }
 
+// DefaultNotReporting is Vigil's not-reporting rule (migration 010): silent after 3 expected
+// intervals, and never before a minute.
+var DefaultNotReporting = Rule{Kind: NotReporting, Severity: Low, Missed: 3, MinSilence: time.Minute}
+
+// Technical reports whether the rule watches a device.
+func (r Rule) Technical() bool { return r.Kind.Technical() }
+
+// clearFor is the rule's clear time, never under MinClearFor.
+func (r Rule) clearFor() time.Duration { return max(r.ClearFor, MinClearFor) }
+
 // Validate checks that a rule makes sense before it is saved: known kind and code, the canonical
-// unit, a clear limit on the normal side of the limit, positive durations.
+// unit, a clear limit on the normal side of the limit, positive durations, and an onset
+// confirmation unless the limit is critical.
 func (r Rule) Validate() error {
 	switch r.Severity {
 	case Low, Medium, High:
 	default:
 		return errors.New("severity must be low, medium or high")
 	}
-	if r.Kind == NEWS2Rule {
+	if r.For < 0 || r.ClearFor < 0 || r.Repeat < 0 {
+		return errors.New("durations and repeat counts cannot be negative")
+	}
+	switch r.Kind {
+	case NEWS2Rule:
 		if r.MinBand != BandMedium && r.MinBand != BandHigh && !r.RedScore {
 			return errors.New("a NEWS2 rule fires on the medium or high band, or on a single red score")
+		}
+		return r.validateOnset()
+	case NotReporting:
+		if r.Missed < 1 || r.MinSilence <= 0 {
+			return errors.New("a not-reporting rule needs a number of missed intervals and a shortest silence")
+		}
+		return nil
+	case LowBattery:
+		if r.Limit <= 0 || r.Limit >= 1 || r.Clear < r.Limit || r.Clear > 1 {
+			return errors.New("a low-battery limit is a fraction of a full charge, with a clear level at or above it")
+		}
+		return nil
+	case FlatLine:
+		if r.Repeat < 2 {
+			return errors.New("a flat line needs at least 2 identical readings in a row")
+		}
+		return nil
+	case ClockSkew:
+		if r.Skew <= 0 {
+			return errors.New("a clock-skew rule needs a positive skew")
 		}
 		return nil
 	}
@@ -96,58 +181,56 @@ func (r Rule) Validate() error {
 	}
 	switch r.Kind {
 	case Threshold:
-		return r.validateThreshold()
+		if err := r.validateThreshold(); err != nil {
+			return err
+		}
+		return r.validateOnset()
 	case RateOfChange:
 		if r.Change == 0 || r.Within <= 0 {
 			return errors.New("a rate-of-change rule needs a non-zero change and a positive window")
 		}
+		return r.validateOnset()
 	case NoData:
 		if r.Silence <= 0 {
 			return errors.New("a no-data rule needs a positive silence")
 		}
-	default:
-		return fmt.Errorf("unknown rule kind %q", r.Kind)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("unknown rule kind %q", r.Kind)
 }
 
 func (r Rule) validateThreshold() error {
 	switch {
 	case r.Direction != Above && r.Direction != Below:
 		return errors.New("a threshold is above or below its limit")
-	case r.For < 0 || r.ClearFor < 0 || r.Repeat < 0:
-		return errors.New("durations and repeat counts cannot be negative")
 	case r.Direction == Above && r.Clear > r.Limit, r.Direction == Below && r.Clear < r.Limit:
 		return errors.New("the clear limit must be on the normal side of the limit")
 	}
 	return nil
 }
 
-// Transition is what a reading did to a rule's alert.
+// validateOnset refuses a clinical rule that would fire on one reading, unless its limit is
+// critical: one artefact of a 1 Hz stream must not page anyone.
+func (r Rule) validateOnset() error {
+	if r.For == 0 && r.Repeat <= 1 && !r.Critical {
+		return errors.New("confirm an onset with a duration or readings in a row, or mark the limit critical")
+	}
+	return nil
+}
+
+// Transition is what an observation did to a rule's episode.
 type Transition string
 
 // The transitions.
 const (
 	None      Transition = ""
-	Fire      Transition = "fire"      // a new alert
-	Retrigger Transition = "retrigger" // the open alert's condition holds again: update it, never duplicate it
-	Resolve   Transition = "resolve"   // the clear condition held: auto-resolve
+	Fire      Transition = "fire"      // an episode is confirmed: a new alert, or the latched one is back
+	Retrigger Transition = "retrigger" // the episode goes on: update the open alert, never duplicate it
+	Resolve   Transition = "resolve"   // the clear condition held long enough on fresh readings
 )
-
-// State is what a rule remembers about one patient between readings. The engine persists it, so
-// durations and repeat counts survive a restart and are the same on every instance.
-type State struct {
-	Firing        bool
-	Breaching     bool
-	BreachSince   time.Time
-	Count         int
-	ClearingSince time.Time
-	LastAt        time.Time
-	Window        []Point // RateOfChange: readings within the window, oldest first
-}
 
 // Point is one value at one time.
 type Point struct {
-	At    time.Time
-	Value float64
+	At    time.Time `json:"at"`
+	Value float64   `json:"v"`
 }

@@ -29,16 +29,18 @@ func run(t *testing.T, name string, r Rule, steps []step) {
 }
 
 func TestThreshold(t *testing.T) {
-	spo2 := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92}
-	run(t, "at the limit does not fire; below does; hysteresis", spo2, []step{
+	spo2 := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Critical: true}
+	run(t, "at the limit does not fire; below does; hysteresis; clears only after 2 minutes", spo2, []step{
 		{0, 90, None}, {10, 89, Fire}, {20, 88, Retrigger},
-		{30, 91, None}, // between limit and clear: still open
-		{40, 92, None}, // at the clear limit: not yet clear
-		{50, 93, Resolve}, {60, 93, None}, {70, 89, Fire},
+		{30, 91, None},  // between limit and clear: still open
+		{40, 92, None},  // at the clear limit: not yet clear
+		{50, 93, None},  // clear, for now
+		{169, 93, None}, // 1:59 clear
+		{170, 93, Resolve}, {180, 93, None}, {190, 89, Fire},
 	})
 
 	forTwoMinutes := spo2
-	forTwoMinutes.For = 2 * time.Minute
+	forTwoMinutes.Critical, forTwoMinutes.For = false, 2*time.Minute
 	run(t, "SpO2 < 90 % for 2 min", forTwoMinutes, []step{
 		{0, 89, None}, {60, 88, None}, {119, 88, None}, {120, 88, Fire},
 	})
@@ -51,40 +53,122 @@ func TestThreshold(t *testing.T) {
 		{0, 121, None}, {10, 125, None}, {20, 119, None}, {30, 121, None}, {40, 122, None}, {50, 130, Fire},
 	})
 
-	clearSlowly := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Medium, Direction: Above, Limit: 120, Clear: 110, ClearFor: time.Minute}
-	run(t, "clear only after holding clear for a minute", clearSlowly, []step{
+	clearSlowly := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Medium, Direction: Above, Limit: 120,
+		Clear: 110, ClearFor: 3 * time.Minute, Critical: true}
+	run(t, "clear only after holding clear for the clear time", clearSlowly, []step{
 		{0, 130, Fire}, {10, 100, None}, {40, 105, None}, {50, 115, None}, // back between the limits: clearing restarts
-		{60, 100, None}, {119, 100, None}, {120, 100, Resolve},
+		{60, 100, None}, {239, 100, None}, {240, 100, Resolve},
 	})
 }
 
-func TestOutOfOrderReadingsChangeNothing(t *testing.T) {
-	r := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Low, Direction: Above, Limit: 100, Clear: 90}
-	st, tr := r.Evaluate(State{}, rpm.Reading{Code: rpm.CodeHeartRate, Value: 80, EffectiveAt: t0.Add(time.Minute)})
+// TestSeveralDevices: onsets are confirmed on one device's own readings; one device's normal
+// readings never clear an episode another device is still reporting, nor interrupt its breach.
+func TestSeveralDevices(t *testing.T) {
+	spo2 := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Repeat: 3}
+	var st State
+	feed := func(device string, sec int, v float64, want Transition) {
+		t.Helper()
+		var got Transition
+		st, got = spo2.Evaluate(st, rpm.Reading{DeviceID: device, Code: rpm.CodeSpO2, Value: v, EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
+		if got != want {
+			t.Errorf("%s at %ds (%g): %q, want %q", device, sec, v, got, want)
+		}
+	}
+	feed("finger", 0, 88, None)
+	feed("wrist", 1, 97, None) // does not interrupt the finger's run
+	feed("finger", 10, 87, None)
+	feed("wrist", 11, 97, None)
+	feed("finger", 20, 88, Fire) // three of the finger's own in a row
+	for sec := 21; sec < 300; sec += 10 {
+		feed("wrist", sec, 97, None) // normal readings of another device
+		feed("finger", sec+5, 88, Retrigger)
+	}
+	// The finger probe stops; the wrist's normal readings clear the episode only after the clear
+	// time with nothing abnormal from anyone.
+	feed("wrist", 301, 97, None)
+	feed("wrist", 400, 97, None)
+	feed("wrist", 421, 97, Resolve)
+
+	two := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Repeat: 2}
+	st = State{}
+	for i, d := range []string{"a", "b", "a", "b"} {
+		var got Transition
+		v := []float64{88, 89, 97, 97}[i]
+		st, got = two.Evaluate(st, rpm.Reading{DeviceID: d, Code: rpm.CodeSpO2, Value: v, EffectiveAt: t0.Add(time.Duration(i) * time.Second)})
+		if got != None {
+			t.Errorf("one abnormal reading from each of two devices confirmed an onset at step %d", i)
+		}
+	}
+}
+
+func TestLateReadingsAreReplayed(t *testing.T) {
+	r := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Low, Direction: Above, Limit: 100, Clear: 90, Repeat: 2}
+	st, tr := r.Evaluate(State{}, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: 80, EffectiveAt: t0.Add(time.Hour)})
 	if tr != None {
 		t.Fatal(tr)
 	}
-	if _, tr := r.Evaluate(st, rpm.Reading{Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != None {
-		t.Errorf("an older reading fired: %q", tr)
+	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != Late {
+		t.Errorf("an older reading of the same device: %q, want late", tr)
 	}
-	if _, tr := r.Evaluate(st, rpm.Reading{Code: rpm.CodeSpO2, Value: 150, EffectiveAt: t0.Add(time.Hour)}); tr != None {
+	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "other", Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != None {
+		t.Errorf("another device's older reading is its own stream, in order: %q", tr)
+	}
+	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "d", Code: rpm.CodeSpO2, Value: 150, EffectiveAt: t0.Add(2 * time.Hour)}); tr != None {
 		t.Errorf("another code's reading fired: %q", tr)
+	}
+	// The replay of the device's window finds the onset the late readings make, and its end.
+	window := []rpm.Reading{}
+	for i, v := range []float64{80, 150, 155, 150, 80, 80, 80} {
+		window = append(window, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: v, EffectiveAt: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	rp := r.ReplaySource(window)
+	if len(rp.Onsets) != 1 || !rp.Onsets[0].Reading.EffectiveAt.Equal(t0.Add(2*time.Minute)) || !rp.Onsets[0].Cleared.Equal(t0.Add(6*time.Minute)) || rp.Ongoing {
+		t.Errorf("replay: %+v", rp)
 	}
 }
 
 func TestRateOfChange(t *testing.T) {
 	day := 86400
-	weight := Rule{Kind: RateOfChange, Code: rpm.CodeBodyWeight, Unit: "kg", Severity: Medium, Change: 2, Within: 72 * time.Hour}
+	weight := Rule{Kind: RateOfChange, Code: rpm.CodeBodyWeight, Unit: "kg", Severity: Medium, Change: 2, Within: 72 * time.Hour, Critical: true}
 	run(t, "weight +2 kg in 3 days", weight, []step{
 		{0, 80, None}, {day, 80.9, None}, {2 * day, 81.9, None},
 		{3 * day, 82.0, Fire},         // 80 → 82 within exactly 3 days
-		{3*day + 3600, 82.1, Resolve}, // 80 kg is now out of the window: 82.1 − 80.9 < 2
-		{3*day + 7200, 83.0, Fire},    // 83.0 − 80.9 ≥ 2
-		{3*day + 7300, 83.1, Retrigger},
+		{3*day + 3600, 82.1, None},    // 80 kg is now out of the window: 82.1 − 80.9 < 2, clearing
+		{3*day + 7200, 82.2, Resolve}, // two hours without such a change
+		{3*day + 7300, 83.0, Fire},    // 83.0 − 80.9 ≥ 2
+		{3*day + 7400, 83.1, Retrigger},
+	})
+	confirmed := weight
+	confirmed.Critical, confirmed.Repeat = false, 2
+	run(t, "confirmed by the next weigh-in", confirmed, []step{
+		{0, 80, None}, {day, 82.5, None}, {day + 600, 82.4, Fire},
 	})
 	run(t, "the same rise over more than 3 days does not fire", weight, []step{
 		{0, 80, None}, {2 * day, 81, None}, {4 * day, 82, None},
 	})
+}
+
+// TestFlatLine: a heart rate repeating one value for 10 minutes is a stuck sensor, not a patient;
+// a weight may repeat.
+func TestFlatLine(t *testing.T) {
+	flat := Rule{Kind: FlatLine, Severity: Low, Repeat: 10}
+	var st State
+	var tr Transition
+	for sec := 0; sec <= 600; sec += 30 {
+		st, tr = flat.Evaluate(st, rpm.Reading{DeviceID: "m", Code: rpm.CodeHeartRate, Value: 72, EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
+		if sec < 600 && tr != None || sec == 600 && tr != Fire {
+			t.Errorf("heart rate 72 for %ds: %q", sec, tr)
+		}
+	}
+	for i, sec := range []int{630, 660, 690, 720, 750} {
+		st, tr = flat.Evaluate(st, rpm.Reading{DeviceID: "m", Code: rpm.CodeHeartRate, Value: float64(70 + i%2*3), EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
+	}
+	if tr != Resolve {
+		t.Errorf("varying again for 2 minutes: %q, want resolve", tr)
+	}
+	if flat.Watches(rpm.CodeBodyWeight) {
+		t.Error("a flat line rule watches weight")
+	}
 }
 
 func TestNoDataAndNEWS2Rules(t *testing.T) {
@@ -113,7 +197,7 @@ func TestNoDataAndNEWS2Rules(t *testing.T) {
 }
 
 func TestRulesValidateThemselves(t *testing.T) {
-	ok := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92}
+	ok := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, For: 2 * time.Minute}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +210,7 @@ func TestRulesValidateThemselves(t *testing.T) {
 		"unknown severity":          func(r *Rule) { r.Severity = "urgent" },
 		"rate of change, no window": func(r *Rule) { r.Kind, r.Change = RateOfChange, 2 },
 		"no data, no silence":       func(r *Rule) { r.Kind = NoData },
+		"no onset confirmation":     func(r *Rule) { r.For = 0 },
 	}
 	for name, change := range bad {
 		r := ok
@@ -134,7 +219,12 @@ func TestRulesValidateThemselves(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if (Rule{Kind: NEWS2Rule, Severity: High}).Validate() == nil {
+	if (Rule{Kind: NEWS2Rule, Severity: High, For: time.Minute}).Validate() == nil {
 		t.Error("a NEWS2 rule that can never fire was accepted")
+	}
+	critical := ok
+	critical.For, critical.Critical = 0, true
+	if err := critical.Validate(); err != nil {
+		t.Errorf("a critical limit fires at once: %v", err)
 	}
 }

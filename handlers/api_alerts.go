@@ -28,13 +28,19 @@ var alertStates = map[string]string{"": "open", "open": "open", "firing": "firin
 
 var errBadState = rpm.Errorf(rpm.EInvalid, "state must be open, firing, acknowledged, resolved or all.")
 
-// APIAlerts lists the alerts the viewer may see: GET /api/v1/alerts?state=open&patient=<id>. A
-// patient named in the query must be one the viewer may see (404 otherwise, audited). Each patient
-// listed is audited.
+var errBadCategory = rpm.Errorf(rpm.EInvalid, "category must be clinical or technical, or left out for both.")
+
+// APIAlerts lists the alerts the viewer may see: GET /api/v1/alerts?state=open&patient=<id>
+// &category=clinical|technical. A patient named in the query must be one the viewer may see (404
+// otherwise, audited). Each patient listed is audited.
 func (h *Handlers) APIAlerts(c echo.Context) error {
 	state, ok := alertStates[c.QueryParam("state")]
 	if !ok {
 		return errBadState
+	}
+	category := c.QueryParam("category")
+	if category != "" && category != "clinical" && category != "technical" {
+		return errBadCategory
 	}
 	patient := c.QueryParam("patient")
 	if patient != "" {
@@ -43,7 +49,7 @@ func (h *Handlers) APIAlerts(c echo.Context) error {
 		}
 	}
 	u, _ := auth.Viewer(c)
-	list, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, h.now(), store.AlertFilter{State: state, Patient: patient})
+	list, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, h.now(), store.AlertFilter{State: state, Patient: patient, Category: category})
 	if err != nil {
 		return err
 	}

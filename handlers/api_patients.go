@@ -27,15 +27,28 @@ type patientJSON struct {
 	Devices     []deviceJSON  `json:"devices,omitempty"`
 }
 
-// news2JSON is a NEWS2 score; partial means some parameter was missing or stale.
+// news2JSON is a NEWS2 score; partial means some parameter was missing or stale (named in
+// missing), incomplete that two or more were (a low score is then not reassuring), no_data that
+// nothing was measured (score 0 and band "" mean nothing then).
 type news2JSON struct {
-	Score   int    `json:"score"`
-	Band    string `json:"band"`
-	Partial bool   `json:"partial"`
+	Score      int      `json:"score"`
+	Band       string   `json:"band"`
+	Partial    bool     `json:"partial"`
+	Incomplete bool     `json:"incomplete"`
+	NoData     bool     `json:"no_data"`
+	Missing    []string `json:"missing"`
 }
 
 func toNEWS2JSON(n alerts.NEWS2) news2JSON {
-	return news2JSON{Score: n.Score, Band: string(n.Band), Partial: n.Partial}
+	j := news2JSON{Score: n.Score, Band: string(n.Band), Partial: n.Partial, Incomplete: n.Incomplete, NoData: n.NoData,
+		Missing: n.Missing()}
+	if j.Missing == nil {
+		j.Missing = []string{}
+	}
+	if n.NoData {
+		j.Band = ""
+	}
+	return j
 }
 
 type readingJSON struct {
@@ -68,7 +81,7 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := auth.Viewer(c)
 	now := h.now()
-	rows, err := h.store.Census(ctx, u.ID, now, now.Add(-censusSilentAfter), censusLowBattery)
+	rows, err := h.store.Census(ctx, u.ID, now)
 	if err != nil {
 		return err
 	}
@@ -76,10 +89,6 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
-	}
-	inputs, err := h.news2InputsFor(ctx, ids)
-	if err != nil {
-		return err
 	}
 	for _, r := range rows {
 		latest := make([]rpm.Reading, 0, len(r.Latest))
@@ -90,7 +99,7 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 		}
 		out = append(out, patientJSON{ID: r.ID, MRN: r.MRN, Name: r.Name(), BirthDate: r.BirthDate.Format(time.DateOnly),
 			Teams: r.Teams, Access: accessNames[r.Access.Level], SharedUntil: sharedUntil(r.Access), Latest: readingsJSON(latest),
-			NEWS2: toNEWS2JSON(news2Of(r.Latest, inputs[r.ID], now)), OpenAlerts: r.OpenAlerts})
+			NEWS2: toNEWS2JSON(h.alerts.NEWS2(r.NEWS2, now)), OpenAlerts: r.OpenAlerts})
 	}
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
@@ -114,13 +123,13 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	inputs, err := h.news2InputsFor(ctx, []string{id})
+	scores, err := h.alerts.NEWS2Of(ctx, []string{id}, h.now())
 	if err != nil {
 		return err
 	}
 	out := patientJSON{ID: p.ID, MRN: p.MRN, Name: p.Name(), BirthDate: p.BirthDate.Format(time.DateOnly),
 		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest),
-		NEWS2: toNEWS2JSON(news2Of(byCode(rec.latest), inputs[id], h.now()))}
+		NEWS2: toNEWS2JSON(scores[id])}
 	past, err := h.store.PatientAlerts(ctx, id, 1000)
 	if err != nil {
 		return err

@@ -24,9 +24,12 @@ func (h *Handlers) NEWS2InputsRecord(c echo.Context) error {
 	ctx := c.Request().Context()
 	entries, scale, problem := h.news2InputsForm(c)
 	if problem == "" {
-		var current map[string]store.NEWS2Inputs
-		if current, err = h.news2InputsFor(ctx, []string{id}); err != nil {
+		var current map[string]*store.NEWS2Inputs
+		if current, err = h.store.NEWS2Inputs(ctx, []string{id}); err != nil {
 			return err
+		}
+		if current[id] == nil {
+			return errHidden
 		}
 		if scale == 1 && !current[id].Scale2 || scale == 2 && current[id].Scale2 {
 			scale = 0 // unchanged
@@ -65,10 +68,12 @@ func (h *Handlers) NEWS2InputsRecord(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"#news2")
 }
 
-// news2InputsForm reads the form: the entries to record and the scale to set (0: none).
+// news2InputsForm reads the form: the entries to record — standing when the clinician says they
+// are the patient's usual state from the care plan — and the scale to set (0: none).
 func (h *Handlers) news2InputsForm(c echo.Context) ([]rpm.ClinicalAssessment, int, string) {
 	u, _ := auth.Viewer(c)
 	now := h.now()
+	standing := c.FormValue("standing") != ""
 	var entries []rpm.ClinicalAssessment
 	for _, f := range []struct{ field, kind, a, b string }{
 		{"oxygen", rpm.AssessOxygen, rpm.OnAir, rpm.OnOxygen},
@@ -77,7 +82,7 @@ func (h *Handlers) news2InputsForm(c echo.Context) ([]rpm.ClinicalAssessment, in
 		switch v := c.FormValue(f.field); v {
 		case "":
 		case f.a, f.b:
-			entries = append(entries, rpm.ClinicalAssessment{Kind: f.kind, Value: v, RecordedAt: now, RecordedBy: u.ID})
+			entries = append(entries, rpm.ClinicalAssessment{Kind: f.kind, Value: v, RecordedAt: now, RecordedBy: u.ID, Standing: standing})
 		default:
 			return nil, 0, "Choose air or oxygen, and alert or new confusion, voice, pain or unresponsive, from the lists."
 		}

@@ -1,56 +1,51 @@
 package handlers
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
 
-// TestNEWS2CountsRecordedInputs: oxygen recorded on scale 2 scores as the chart says; an entry
-// older than 12 hours is not counted and the score says it is partial.
-func TestNEWS2CountsRecordedInputs(t *testing.T) {
+// TestNEWS2ViewSaysWhatDidNotCount: the patient view shows each parameter, why one did not count
+// (with the freshness policy's own window), the care plan's standing entries, and who recorded
+// what.
+func TestNEWS2ViewSaysWhatDidNotCount(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	latest := map[string]rpm.Reading{}
-	for code, v := range map[string]float64{rpm.CodeRespRate: 16, rpm.CodeSpO2: 95, rpm.CodeSystolicBP: 120, rpm.CodeHeartRate: 70, rpm.CodeBodyTemp: 37} {
-		latest[code] = rpm.Reading{Code: code, Value: v, EffectiveAt: now.Add(-time.Minute)}
+	h := &Handlers{alerts: watch.New(nil, watch.Options{Freshness: alerts.DefaultFreshness()})}
+	in := &store.NEWS2Inputs{
+		Latest: map[string]rpm.Reading{
+			rpm.CodeSpO2:      {Code: rpm.CodeSpO2, Value: 95, EffectiveAt: now.Add(-time.Minute)},
+			rpm.CodeHeartRate: {Code: rpm.CodeHeartRate, Value: 70, EffectiveAt: now.Add(-2 * time.Hour)},
+		},
+		Assessments: []rpm.ClinicalAssessment{
+			{Kind: rpm.AssessOxygen, Value: rpm.OnOxygen, RecordedAt: now.Add(-13 * time.Hour), RecordedBy: "u1"},
+			{Kind: rpm.AssessConsciousness, Value: rpm.ConsciousAlert, RecordedAt: now.AddDate(0, 0, -9), RecordedBy: "u1", Standing: true},
+		},
+		Recorders: map[string]string{"u1": "Jisoo Kim, RN"},
 	}
-	entry := func(kind, value string, age time.Duration) store.RecordedAssessment {
-		return store.RecordedAssessment{ClinicalAssessment: rpm.ClinicalAssessment{Kind: kind, Value: value, RecordedAt: now.Add(-age)}}
-	}
-	for _, tc := range []struct {
-		name    string
-		in      store.NEWS2Inputs
-		score   int
-		partial bool
-	}{
-		// SpO₂ 95 on oxygen, scale 2: 2 points; oxygen: 2 points.
-		{"scale 2 on oxygen", store.NEWS2Inputs{Scale2: true, Assessments: map[string]store.RecordedAssessment{
-			rpm.AssessOxygen: entry(rpm.AssessOxygen, rpm.OnOxygen, time.Hour), rpm.AssessConsciousness: entry(rpm.AssessConsciousness, rpm.ConsciousAlert, time.Hour)}}, 4, false},
-		// SpO₂ 95 on air, scale 2: 0 points.
-		{"scale 2 on air", store.NEWS2Inputs{Scale2: true, Assessments: map[string]store.RecordedAssessment{
-			rpm.AssessOxygen: entry(rpm.AssessOxygen, rpm.OnAir, time.Hour), rpm.AssessConsciousness: entry(rpm.AssessConsciousness, rpm.ConsciousAlert, time.Hour)}}, 0, false},
-		// Scale 1: SpO₂ 95 is 1 point, oxygen 2, new confusion 3.
-		{"scale 1, oxygen and new confusion", store.NEWS2Inputs{Assessments: map[string]store.RecordedAssessment{
-			rpm.AssessOxygen: entry(rpm.AssessOxygen, rpm.OnOxygen, 11*time.Hour), rpm.AssessConsciousness: entry(rpm.AssessConsciousness, rpm.ConsciousCVPU, time.Hour)}}, 6, false},
-		// Oxygen recorded 13 hours ago: not counted, partial.
-		{"stale oxygen", store.NEWS2Inputs{Scale2: true, Assessments: map[string]store.RecordedAssessment{
-			rpm.AssessOxygen: entry(rpm.AssessOxygen, rpm.OnOxygen, 13*time.Hour), rpm.AssessConsciousness: entry(rpm.AssessConsciousness, rpm.ConsciousAlert, time.Hour)}}, 0, true},
-	} {
-		n := news2Of(latest, tc.in, now)
-		if n.Score != tc.score || n.Partial != tc.partial {
-			t.Errorf("%s: score %d partial %v, want %d %v", tc.name, n.Score, n.Partial, tc.score, tc.partial)
-		}
-	}
-	v := news2View(nil, store.NEWS2Inputs{Assessments: map[string]store.RecordedAssessment{
-		rpm.AssessOxygen: entry(rpm.AssessOxygen, rpm.OnOxygen, 13*time.Hour)}}, now)
+	v := h.news2View(in, now)
+	notes := map[string]string{}
 	for _, p := range v.Parameters {
-		if p.Name == "Air or oxygen" && (p.Note != "older than 12 h: not counted" || p.RecordedAt.IsZero()) {
-			t.Errorf("stale oxygen shown as %+v", p)
+		notes[p.Name] = p.Note
+		if p.Name == "Consciousness" && p.RecordedBy != "Jisoo Kim, RN" {
+			t.Errorf("consciousness recorded by %q", p.RecordedBy)
 		}
-		if p.Name == "Consciousness" && p.Note != "not recorded" {
-			t.Errorf("unrecorded consciousness shown as %+v", p)
+	}
+	for name, want := range map[string]string{"Pulse": "older than 1 h: not counted", "Air or oxygen": "older than 12 h: not counted",
+		"Consciousness": "the patient's usual state (care plan)", "Respiration rate": "no reading"} {
+		if notes[name] != want {
+			t.Errorf("%s: %q, want %q", name, notes[name], want)
 		}
+	}
+	if !v.Incomplete || v.NoData || !strings.Contains(strings.Join(v.Missing, ","), "Pulse") {
+		t.Errorf("view %+v", v)
+	}
+	if nd := h.news2View(&store.NEWS2Inputs{}, now); !nd.NoData {
+		t.Errorf("no readings: %+v", nd)
 	}
 }

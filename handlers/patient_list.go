@@ -4,32 +4,33 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
 
-// Device state on the census: silent after this long without a post, low at this charge.
-const (
-	censusSilentAfter = 6 * time.Hour
-	censusLowBattery  = 0.2
-	// news2Freshness is how recent a reading must be to count towards NEWS2 (continuous monitoring).
-	news2Freshness = time.Hour
-	// censusAlertLimit bounds the open alerts the census loads for its banner and live counts.
-	censusAlertLimit = 1000
-)
+// censusAlertLimit bounds the open alerts the census loads for its banner and live counts.
+const censusAlertLimit = 1000
 
 // PatientList is the census: every patient the viewer may see (filtered in SQL by the access
 // policy) with their latest vitals, open alerts and device state; the page then updates live.
 func (h *Handlers) PatientList(c echo.Context) error {
 	u, _ := auth.Viewer(c)
 	now := h.now()
-	rows, err := h.store.Census(c.Request().Context(), u.ID, now, now.Add(-censusSilentAfter), censusLowBattery)
+	rows, err := h.store.Census(c.Request().Context(), u.ID, now)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	silences, err := h.alerts.Silences(c.Request().Context(), ids)
 	if err != nil {
 		return err
 	}
@@ -44,29 +45,18 @@ func (h *Handlers) PatientList(c echo.Context) error {
 		care[r.ID] = r.Access.Level == rpm.AccessCare
 	}
 	for _, a := range open {
+		if a.Technical() {
+			continue // shown with the devices, not as the patient's alerts
+		}
 		openIDs[a.PatientID] = append(openIDs[a.PatientID], a.ID)
-		if a.State == "firing" {
+		if a.State == "firing" && !a.Technical() {
 			p.Firing = append(p.Firing, views.AlertItem{Alert: a.Alert, PatientName: a.PatientName, CanAct: care[a.PatientID]})
 		}
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	inputs, err := h.news2InputsFor(c.Request().Context(), ids)
-	if err != nil {
-		return err
-	}
 	for _, r := range rows {
-		score := news2Of(r.Latest, inputs[r.ID], now)
 		row := views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
-			Latest: r.Latest, OpenAlerts: r.OpenAlerts, Devices: r.Devices, Silent: r.SilentDevices, LowBattery: r.LowBatteryDevices,
-			NEWS2: score.Score, NEWS2Band: string(score.Band), OpenAlertIDs: openIDs[r.ID], Care: care[r.ID]}
-		for _, prm := range score.Parameters {
-			if prm.Missing || prm.Stale {
-				row.NEWS2Missing = append(row.NEWS2Missing, prm.Name)
-			}
-		}
+			Latest: r.Latest, OpenAlerts: r.OpenAlerts, NEWS2: news2Badge(h.alerts.NEWS2(r.NEWS2, now)),
+			Devices: deviceBadges(r.Devices, silences[r.ID]), OpenAlertIDs: openIDs[r.ID], Care: care[r.ID]}
 		p.Rows = append(p.Rows, row)
 		for _, t := range r.Teams {
 			if !slices.Contains(p.Teams, t) {
@@ -77,10 +67,25 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	slices.Sort(p.Teams)
 	// Sickest first: by NEWS2, then open alerts; the list's own order (by name) breaks ties.
 	slices.SortStableFunc(p.Rows, func(a, b views.CensusRow) int {
-		return cmp.Or(cmp.Compare(b.NEWS2, a.NEWS2), cmp.Compare(b.OpenAlerts, a.OpenAlerts))
+		return cmp.Or(cmp.Compare(b.NEWS2.Score, a.NEWS2.Score), cmp.Compare(b.OpenAlerts, a.OpenAlerts))
 	})
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.Census(p))
+}
+
+// deviceBadges are the devices on a patient as the census counts them, silent after the
+// not-reporting rule's silence for each one's expected interval.
+func deviceBadges(devices []store.DeviceWatch, rule alerts.Rule) []views.DeviceBadge {
+	out := make([]views.DeviceBadge, len(devices))
+	for i, d := range devices {
+		last := d.Since
+		if d.LastReadingAt.After(last) {
+			last = d.LastReadingAt
+		}
+		out[i] = views.DeviceBadge{ID: d.Device, LastReading: last, SilentAfter: rule.SilenceFor(d.Interval()),
+			LowBattery: d.Battery != nil && *d.Battery <= lowBattery}
+	}
+	return out
 }

@@ -52,11 +52,11 @@ func (h *Handlers) patientPage(c echo.Context, id string, access rpm.Access) (vi
 		return p, err
 	}
 	p.Teams, p.Latest, p.History, p.Devices = rec.teams, rec.latest, rec.history, rec.devices
-	inputs, err := h.news2InputsFor(ctx, []string{id})
+	inputs, err := h.store.NEWS2Inputs(ctx, []string{id})
 	if err != nil {
 		return p, err
 	}
-	p.NEWS2 = news2View(rec.latest, inputs[id], now)
+	p.NEWS2 = h.news2View(inputs[id], now)
 	if p.Alerts, p.Firing, err = h.patientAlerts(c, id, access, now); err != nil {
 		return p, err
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) patientAlerts(c echo.Context, id string, access rpm.Access, n
 	for _, l := range list {
 		it := views.AlertItem{Alert: l.Alert, PatientName: l.PatientName, CanAct: access.Level == rpm.AccessCare}
 		all = append(all, it)
-		if l.State == "firing" {
+		if l.State == "firing" && !l.Technical() {
 			firing = append(firing, it)
 		}
 	}

@@ -111,6 +111,14 @@ func (s *Service) Run(ctx context.Context) {
 	s.writer.drain() // a request that queued while the writers were finishing
 }
 
+// FlushStatus writes the devices' reported status and reading times at once instead of at the
+// next periodic flush: for callers that run on a clock of their own (tests, the clinical-safety
+// replay) and must see them before the timers look.
+func (s *Service) FlushStatus(ctx context.Context) {
+	s.status.flushMetrics(ctx, true)
+	s.status.flush(ctx)
+}
+
 // Result is the answer to one request (API.md).
 type Result struct {
 	Accepted   int         `json:"accepted"`
@@ -160,7 +168,8 @@ func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHas
 	jb := &job{tokenHash: tokenHash, deviceID: deviceID, done: make(chan jobResult, 1)}
 	ids := make([]string, 0, len(p.Readings)) // the id of each entry of jb.readings
 	index := make([]int, 0, len(p.Readings))  // its place in the request
-	r := rules{now: now, skew: s.opts.ClockSkew, horizon: s.opts.Horizon}
+	var newest time.Time
+	r := rules{now: now, skew: s.opts.ClockSkew, horizon: s.opts.Horizon, newest: &newest}
 	for i, raw := range p.Readings {
 		id, reading, rej := validate(raw, deviceID, r)
 		if rej != nil {
@@ -186,7 +195,11 @@ func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHas
 	if err != nil {
 		return Result{}, err
 	}
-	s.status.note(decodeStatus(p.Status, deviceID, now)) // only once the batch checked the credential
+	report := decodeStatus(p.Status, deviceID, now) // noted only once the batch checked the credential
+	if !newest.IsZero() {
+		ahead := max(newest.Sub(now), 0).Round(time.Second)
+		report.ClockAhead = &ahead
+	}
 	var stored []rpm.Reading
 	for k, o := range out {
 		switch o {
@@ -200,6 +213,10 @@ func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHas
 				Message: "The device was not assigned to a patient at the reading's time."})
 		}
 	}
+	if len(stored) > 0 {
+		report.LastReadingAt = now
+	}
+	s.status.note(report)
 	s.status.noteReadings(stored)
 	return res, nil
 }

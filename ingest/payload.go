@@ -101,6 +101,7 @@ type rules struct {
 	now     time.Time
 	skew    time.Duration // how far in the future a device clock may run
 	horizon time.Duration // how old a reading may be
+	newest  *time.Time    // if set, validate keeps here the newest time a reading carried, even one refused
 }
 
 // validate checks one reading and normalises it into Vigil's canonical code and unit. It returns
@@ -128,6 +129,9 @@ func validate(raw json.RawMessage, deviceID string, r rules) (string, rpm.Readin
 		return id, rpm.Reading{}, rej
 	}
 	at, err := time.Parse(time.RFC3339Nano, *w.At)
+	if err == nil && r.newest != nil && at.After(*r.newest) {
+		*r.newest = at
+	}
 	switch {
 	case err != nil:
 		return id, rpm.Reading{}, &rpm.Rejection{Reason: rpm.ReasonBadTime, Field: "at", Message: "The time must be RFC 3339, e.g. 2026-11-21T10:00:00Z."}

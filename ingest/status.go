@@ -74,6 +74,12 @@ func merge(a, b rpm.DeviceReport) rpm.DeviceReport {
 	if b.SignalDBM == nil {
 		b.SignalDBM = a.SignalDBM
 	}
+	if b.ClockAhead == nil {
+		b.ClockAhead = a.ClockAhead
+	}
+	if a.LastReadingAt.After(b.LastReadingAt) {
+		b.LastReadingAt = a.LastReadingAt
+	}
 	return b
 }
 

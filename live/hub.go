@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
@@ -42,6 +43,14 @@ type AlertFrame struct {
 	SnoozedUntil    *time.Time `json:"snoozed_until,omitempty"`
 	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
 	Actionable      *bool      `json:"actionable,omitempty"`
+	// Category is "clinical" or "technical" (about a device); SourceDevice the device whose
+	// readings raised it; RecoveredAt when its condition cleared while it stayed latched for an
+	// acknowledgement; Late that readings which arrived late raised it; With who it is with now.
+	Category     string     `json:"category"`
+	SourceDevice string     `json:"source_device,omitempty"`
+	RecoveredAt  *time.Time `json:"recovered_at,omitempty"`
+	Late         bool       `json:"late,omitempty"`
+	With         []string   `json:"with"`
 }
 
 // AlertFrameOf is an alert as the wire carries it.
@@ -56,15 +65,38 @@ func AlertFrameOf(a rpm.Alert) *AlertFrame {
 		Direction: a.Direction, Severity: a.Severity, State: a.State, Tier: a.Tier, Summary: a.Summary,
 		OpenedAt: a.OpenedAt, LastTriggeredAt: a.LastTriggeredAt, TriggerCount: a.TriggerCount,
 		AcknowledgedAt: opt(a.AcknowledgedAt), SnoozedUntil: opt(a.SnoozedUntil), ResolvedAt: opt(a.ResolvedAt),
-		Actionable: a.Actionable}
+		Actionable: a.Actionable, Category: category(a), SourceDevice: a.SourceDeviceID, RecoveredAt: opt(a.RecoveredAt),
+		Late: a.Late, With: append([]string{}, a.With...)}
+}
+
+// category is an alert's category on the wire.
+func category(a rpm.Alert) string {
+	if a.Technical() {
+		return "technical"
+	}
+	return "clinical"
 }
 
 // ScoreFrame is a patient's current NEWS2 (frame type "news2"); partial means some parameter was
-// missing or stale.
+// missing or stale (named in missing), incomplete that two or more were, no_data that nothing
+// was measured.
 type ScoreFrame struct {
-	Score   int    `json:"score"`
-	Band    string `json:"band"`
-	Partial bool   `json:"partial"`
+	Score      int      `json:"score"`
+	Band       string   `json:"band"`
+	Partial    bool     `json:"partial"`
+	Incomplete bool     `json:"incomplete"`
+	NoData     bool     `json:"no_data"`
+	Missing    []string `json:"missing"`
+}
+
+// ScoreFrameOf is a NEWS2 score as the wire carries it.
+func ScoreFrameOf(n alerts.NEWS2) *ScoreFrame {
+	f := &ScoreFrame{Score: n.Score, Band: string(n.Band), Partial: n.Partial, Incomplete: n.Incomplete, NoData: n.NoData,
+		Missing: append([]string{}, n.Missing()...)}
+	if n.NoData {
+		f.Band = ""
+	}
+	return f
 }
 
 // ReadingFrame is one reading on the wire, in its canonical unit. Device and ID (the device's own

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
@@ -37,23 +38,27 @@ type Relay struct {
 	unannouncedFrom, unannouncedTo time.Time
 	announce                       chan struct{}
 
-	// FollowUp, if set, computes the frames that follow new readings of watched patients — their
-	// new NEWS2. It runs in the relay's own goroutine, never on intake's path.
-	FollowUp func(ctx context.Context, patientIDs []string) []Frame
+	scorer Scorer
 }
 
-// NewRelay returns a relay for the hub that announces on bus and reads readings back from st.
-func NewRelay(hub *Hub, bus Bus, st *store.Store, log *slog.Logger) *Relay {
+// Scorer scores patients' current NEWS2 (the alert engine does, with its freshness policy).
+type Scorer interface {
+	NEWS2Of(ctx context.Context, patientIDs []string, now time.Time) (map[string]alerts.NEWS2, error)
+}
+
+// NewRelay returns a relay for the hub that announces on bus, reads readings back from st, and
+// follows new readings of watched patients with their NEWS2 from scorer (none if nil).
+func NewRelay(hub *Hub, bus Bus, st *store.Store, scorer Scorer, log *slog.Logger) *Relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Relay{hub: hub, bus: bus, store: st, instance: hex.EncodeToString(b), log: log,
+	return &Relay{hub: hub, bus: bus, store: st, scorer: scorer, instance: hex.EncodeToString(b), log: log,
 		pending: map[string]struct{}{}, wake: make(chan struct{}, 1),
 		unannounced: map[string]struct{}{}, announce: make(chan struct{}, 1)}
 }
 
-// followUp queues the watched ones among these patients for follow-up frames.
+// followUp queues the watched ones among these patients for their new NEWS2.
 func (r *Relay) followUp(patientIDs []string) {
-	if r.FollowUp == nil {
+	if r.scorer == nil {
 		return
 	}
 	r.mu.Lock()
@@ -72,8 +77,9 @@ func (r *Relay) followUp(patientIDs []string) {
 	}
 }
 
-// runFollowUps computes and publishes follow-up frames as they fall due, until ctx ends. Requests
-// that arrive while one round runs are gathered into the next.
+// runFollowUps scores and publishes the NEWS2 of watched patients whose readings changed, until
+// ctx ends: in the relay's own goroutine, never on intake's path. Requests that arrive while one
+// round runs are gathered into the next.
 func (r *Relay) runFollowUps(ctx context.Context) {
 	for {
 		select {
@@ -88,8 +94,13 @@ func (r *Relay) runFollowUps(ctx context.Context) {
 		}
 		r.pending = map[string]struct{}{}
 		r.mu.Unlock()
-		for _, f := range r.FollowUp(ctx, ids) {
-			r.hub.Publish(f)
+		scores, err := r.scorer.NEWS2Of(ctx, ids, time.Now())
+		if err != nil {
+			r.log.Warn("scoring NEWS2 for live dashboards failed", slog.Any("err", err))
+			continue
+		}
+		for id, n := range scores {
+			r.hub.Publish(Frame{Type: "news2", Patient: id, NEWS2: ScoreFrameOf(n)})
 		}
 	}
 }
@@ -165,7 +176,7 @@ func (r *Relay) runAnnouncements(ctx context.Context) {
 func (r *Relay) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if r.FollowUp != nil {
+	if r.scorer != nil {
 		wg.Go(func() { r.runFollowUps(ctx) })
 	}
 	wg.Go(func() { r.runAnnouncements(ctx) })

@@ -39,8 +39,9 @@ type Alert struct {
 	PatientID       string
 	RuleID          string
 	RuleKind        string
-	Code            string // the rule's code; "" for NEWS2
-	DeviceID        string // no-data alerts: the silent device
+	Code            string // the rule's code; "" for NEWS2 and device-wide technical rules
+	DeviceID        string // technical alerts: the device it is about (part of its key)
+	SourceDeviceID  string // the device whose readings raised it ("" for NEWS2)
 	Direction       string
 	Severity        string
 	State           string
@@ -54,6 +55,28 @@ type Alert struct {
 	SnoozedUntil    time.Time
 	ResolvedAt      time.Time
 	Actionable      *bool
+	// RecoveredAt: the condition cleared while the alert stayed latched for an acknowledgement.
+	RecoveredAt time.Time
+	// Late: raised by readings that arrived after newer ones had been evaluated.
+	Late bool
+	// EscalationStuck: due to escalate, with no one on a higher tier of the patient's teams.
+	EscalationStuck bool
+	// With names who the alert is with now: the members of its tier on the patient's care teams
+	// (filled when reading; empty when no one is on that tier).
+	With []string
+}
+
+// Technical reports whether the alert is about a device rather than the patient's condition.
+func (a Alert) Technical() bool { return TechnicalKind(a.RuleKind) }
+
+// TechnicalKind reports whether alert rules of kind watch a device (no data, not reporting, low
+// battery, flat line, clock skew) rather than the patient.
+func TechnicalKind(kind string) bool {
+	switch kind {
+	case "no_data", "not_reporting", "low_battery", "flat_line", "clock_skew":
+		return true
+	}
+	return false
 }
 
 // Open reports whether the alert is not yet resolved.
@@ -71,12 +94,15 @@ type AlertEvent struct {
 }
 
 // ClinicalAssessment is a NEWS2 input recorded by a clinician: supplemental oxygen ("air" or
-// "oxygen") or consciousness ("alert" or "cvpu").
+// "oxygen") or consciousness ("alert" or "cvpu"). A standing entry is the patient's usual state
+// from the care plan ("on room air, alert at home"): it counts until a later entry replaces it,
+// and a fresh observation overrides it while fresh.
 type ClinicalAssessment struct {
 	Kind       string
 	Value      string
 	RecordedAt time.Time
 	RecordedBy string
+	Standing   bool
 }
 
 // The clinical assessment kinds and their values.

@@ -170,11 +170,27 @@ func (k DeviceKind) Valid() bool {
 	return false
 }
 
-// DeviceReport is the status a device sends with its readings.
+// DeviceReport is the status a device sends with its readings, and what intake saw of them:
+// when the latest reading arrived (zero for a post without readings) and how far ahead of Vigil's
+// clock the device stamped it.
 type DeviceReport struct {
-	DeviceID  string
-	At        time.Time
-	Battery   *float64
-	Firmware  string
-	SignalDBM *int
+	DeviceID      string
+	At            time.Time
+	Battery       *float64
+	Firmware      string
+	SignalDBM     *int
+	LastReadingAt time.Time
+	ClockAhead    *time.Duration
+}
+
+// DefaultReportingInterval is how often a device of kind usually reports, when the care plan does
+// not say: continuous monitors and wearables every few seconds, spot-check devices once a day.
+func DefaultReportingInterval(kind DeviceKind) time.Duration {
+	switch kind {
+	case KindBedsideMonitor, KindPulseOximeter:
+		return 10 * time.Second
+	case KindWearable:
+		return 30 * time.Second
+	}
+	return 24 * time.Hour
 }

@@ -142,16 +142,13 @@ type AlertScope struct {
 	Rules  map[string][]rpm.AlertRule
 	States map[RuleStateKey][]byte
 	Open   map[OpenAlertKey]rpm.Alert
-	// NEWS2 inputs, when asked for: the latest reading of each code, the clinician's latest
-	// assessments, and the SpO₂ scale.
-	Latest      map[string]map[string]rpm.Reading
-	Assessments map[string]map[string]rpm.ClinicalAssessment
-	Scale2      map[string]bool
+	// NEWS2 inputs by patient, when asked for.
+	NEWS2 map[string]*NEWS2Inputs
 }
 
 // Load reads the rules, states and open alerts of the transaction's patients, and their NEWS2
-// inputs for news2Codes (none when empty), in one round trip.
-func (a *AlertTx) Load(ctx context.Context, news2Codes []string) (*AlertScope, error) {
+// inputs if news2, in one round trip.
+func (a *AlertTx) Load(ctx context.Context, news2 bool) (*AlertScope, error) {
 	sc := &AlertScope{States: map[RuleStateKey][]byte{}, Open: map[OpenAlertKey]rpm.Alert{}}
 	b := &pgx.Batch{}
 	a.queueLock(b)
@@ -186,56 +183,15 @@ func (a *AlertTx) Load(ctx context.Context, news2Codes []string) (*AlertScope, e
 		}
 		return err
 	})
-	if len(news2Codes) > 0 {
-		sc.Latest, sc.Assessments, sc.Scale2 = map[string]map[string]rpm.Reading{}, map[string]map[string]rpm.ClinicalAssessment{}, map[string]bool{}
-		b.Queue(latestSQL, a.patients, news2Codes).Query(func(rows pgx.Rows) error {
-			latest, err := collectReadings(rows)
-			for _, r := range latest {
-				if sc.Latest[r.PatientID] == nil {
-					sc.Latest[r.PatientID] = map[string]rpm.Reading{}
-				}
-				sc.Latest[r.PatientID][r.Code] = r
-			}
-			return err
-		})
-		queueAssessments(b, a.patients, sc.Assessments, sc.Scale2)
+	if news2 {
+		sc.NEWS2 = map[string]*NEWS2Inputs{}
+		queueNEWS2Inputs(b, a.patients, sc.NEWS2)
 	}
 	if err := a.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("load alert scope: %w", err)
 	}
 	sc.Rules = EffectiveRules(rules, a.patients, teams)
 	return sc, nil
-}
-
-// latestSQL is the latest reading of each code ($2) for each patient ($1): one index probe per pair.
-const latestSQL = `
-	SELECT r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at
-	FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest($2::text[]) AS c(code)
-	CROSS JOIN LATERAL (
-		SELECT * FROM readings r WHERE r.patient_id = p.id AND r.code = c.code
-		ORDER BY r.effective_at DESC LIMIT 1) r`
-
-func queueAssessments(b *pgx.Batch, patients []string, into map[string]map[string]rpm.ClinicalAssessment, scale2 map[string]bool) {
-	b.Queue(`
-		SELECT p.id::text, k.kind, c.value, c.recorded_at, coalesce(c.recorded_by::text, '')
-		FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest(ARRAY['supplemental_oxygen', 'consciousness']) AS k(kind)
-		CROSS JOIN LATERAL (`+latestAssessmentSQL+`) c`, patients).Query(func(rows pgx.Rows) error {
-		var p string
-		var c rpm.ClinicalAssessment
-		_, err := pgx.ForEachRow(rows, []any{&p, &c.Kind, &c.Value, &c.RecordedAt, &c.RecordedBy}, func() error {
-			if into[p] == nil {
-				into[p] = map[string]rpm.ClinicalAssessment{}
-			}
-			into[p][c.Kind] = c
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT id::text FROM patients WHERE id = ANY($1::uuid[]) AND spo2_scale = 2`, patients).Query(func(rows pgx.Rows) error {
-		var p string
-		_, err := pgx.ForEachRow(rows, []any{&p}, func() error { scale2[p] = true; return nil })
-		return err
-	})
 }
 
 // EffectiveRules resolves which rules are in force for each patient: the hospital's, those of the
@@ -331,21 +287,24 @@ func (a *AlertTx) SaveAlert(ctx context.Context, w AlertWrite) (rpm.Alert, error
 	if al.ID == "" {
 		err = a.tx.QueryRow(ctx, `
 			INSERT INTO alerts (patient_id, rule_id, direction, device_id, severity, state, tier, summary, opened_at,
-			                    last_triggered_at, acknowledged_at, snoozed_until, resolved_at, actionable, escalated_at, trigger_count)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			                    last_triggered_at, acknowledged_at, snoozed_until, resolved_at, actionable, escalated_at, trigger_count,
+			                    source_device_id, recovered_at, late, escalation_stuck)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
 			al.PatientID, al.RuleID, al.Direction, nullID(al.DeviceID), al.Severity, al.State, al.Tier, al.Summary,
 			al.OpenedAt, al.LastTriggeredAt, nullTime(al.AcknowledgedAt), nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt),
-			al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1)).Scan(&al.ID)
+			al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1), nullID(al.SourceDeviceID), nullTime(al.RecoveredAt), al.Late,
+			al.EscalationStuck).Scan(&al.ID)
 	} else {
 		var tag pgconn.CommandTag
 		tag, err = a.tx.Exec(ctx, `
 			UPDATE alerts SET severity = $2, state = $3, tier = $4, summary = $5, last_triggered_at = $6,
 			       acknowledged_at = $7, snoozed_until = $8, resolved_at = $9, actionable = $10, escalated_at = $11,
-			       trigger_count = $12, rule_id = $14, changed_at = statement_timestamp()
+			       trigger_count = $12, rule_id = $14, source_device_id = $15, recovered_at = $16, late = $17,
+			       escalation_stuck = $18, changed_at = statement_timestamp()
 			WHERE id = $1 AND patient_id = $13`,
 			al.ID, al.Severity, al.State, al.Tier, al.Summary, al.LastTriggeredAt, nullTime(al.AcknowledgedAt),
 			nullTime(al.SnoozedUntil), nullTime(al.ResolvedAt), al.Actionable, al.EscalatedAt, max(al.TriggerCount, 1), al.PatientID,
-			al.RuleID)
+			al.RuleID, nullID(al.SourceDeviceID), nullTime(al.RecoveredAt), al.Late, al.EscalationStuck)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = ErrNotFound
 		}
@@ -384,7 +343,8 @@ func (a *AlertTx) addEvent(ctx context.Context, al rpm.Alert, ev rpm.AlertEvent)
 			'event', ev.kind, 'at', ev.at, 'note', $5::text,
 			'alert', jsonb_build_object('id', al.id, 'patient', al.patient_id, 'rule', al.rule_id, 'kind', r.kind,
 				'code', r.code, 'severity', al.severity, 'state', al.state, 'tier', al.tier, 'summary', al.summary,
-				'opened_at', al.opened_at),
+				'opened_at', al.opened_at, 'device', coalesce(al.device_id, al.source_device_id), 'late', al.late,
+				'category', CASE WHEN r.kind IN ('threshold', 'rate_of_change', 'news2') THEN 'clinical' ELSE 'technical' END),
 			'team', w.team_id), ev.at
 		FROM ev, alerts al JOIN alert_rules r ON r.id = al.rule_id, team_webhooks w
 		WHERE al.id = $1 AND w.enabled
@@ -448,19 +408,24 @@ func scanRule(row pgx.CollectableRow) (rpm.AlertRule, error) {
 
 // alertColumns is the select list of scanAlert, over alerts a joined with alert_rules r.
 const alertColumns = `a.id::text, a.patient_id::text, a.rule_id::text, r.kind, coalesce(r.code, ''),
-	coalesce(a.device_id::text, ''), a.direction, a.severity, a.state, a.tier, a.summary, a.opened_at,
-	a.last_triggered_at, a.trigger_count, a.escalated_at, a.acknowledged_at, a.snoozed_until, a.resolved_at, a.actionable`
+	coalesce(a.device_id::text, ''), coalesce(a.source_device_id::text, ''), a.direction, a.severity, a.state, a.tier,
+	a.summary, a.opened_at, a.last_triggered_at, a.trigger_count, a.escalated_at, a.acknowledged_at, a.snoozed_until,
+	a.resolved_at, a.actionable, a.recovered_at, a.late, a.escalation_stuck, coalesce((
+		SELECT array_agg(DISTINCT u.display_name ORDER BY u.display_name) FROM patient_care_teams pt
+		JOIN care_team_members m ON m.team_id = pt.team_id AND m.tier = a.tier
+		JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+		WHERE pt.patient_id = a.patient_id), '{}')`
 
 func scanAlert(row pgx.CollectableRow) (rpm.Alert, error) { return scanAlertWith(row) }
 
 // scanAlertWith scans alertColumns and then the extra columns a query adds after them.
 func scanAlertWith(row pgx.CollectableRow, extra ...any) (rpm.Alert, error) {
 	var a rpm.Alert
-	var ack, snooze, resolved *time.Time
-	err := row.Scan(append([]any{&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.Direction, &a.Severity,
-		&a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount, &a.EscalatedAt, &ack, &snooze,
-		&resolved, &a.Actionable}, extra...)...)
-	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = deref(ack), deref(snooze), deref(resolved)
+	var ack, snooze, resolved, recovered *time.Time
+	err := row.Scan(append([]any{&a.ID, &a.PatientID, &a.RuleID, &a.RuleKind, &a.Code, &a.DeviceID, &a.SourceDeviceID,
+		&a.Direction, &a.Severity, &a.State, &a.Tier, &a.Summary, &a.OpenedAt, &a.LastTriggeredAt, &a.TriggerCount,
+		&a.EscalatedAt, &ack, &snooze, &resolved, &a.Actionable, &recovered, &a.Late, &a.EscalationStuck, &a.With}, extra...)...)
+	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt, a.RecoveredAt = deref(ack), deref(snooze), deref(resolved), deref(recovered)
 	return a, err
 }
 
@@ -469,4 +434,70 @@ func deref(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return *t
+}
+
+// maxReplay bounds the readings one late-reading replay reads back.
+const maxReplay = 100_000
+
+// DeviceReadings returns one device's readings of a code for one of the transaction's patients,
+// in time order: the before readings just earlier than from, and those from from to to — the
+// window a late reading is replayed in. The transaction's own new readings are included.
+func (a *AlertTx) DeviceReadings(ctx context.Context, patient, device, code string, from, to time.Time, before int) ([]rpm.Reading, error) {
+	rows, err := a.tx.Query(ctx, `
+		SELECT * FROM (
+			(SELECT `+readingColumns+` FROM readings r
+			 WHERE r.patient_id = $1 AND r.code = $3 AND r.device_id = $2 AND r.effective_at < $4
+			 ORDER BY r.effective_at DESC LIMIT $6)
+			UNION ALL
+			(SELECT `+readingColumns+` FROM readings r
+			 WHERE r.patient_id = $1 AND r.code = $3 AND r.device_id = $2 AND r.effective_at >= $4 AND r.effective_at <= $5
+			 ORDER BY r.effective_at LIMIT $7)) w
+		ORDER BY effective_at`, patient, device, code, from, to, before, maxReplay)
+	if err != nil {
+		return nil, fmt.Errorf("device readings: %w", err)
+	}
+	return collectReadings(rows)
+}
+
+// AlertSpan is when one alert was open: from its onset until it was resolved (zero while open).
+type AlertSpan struct{ Opened, Resolved time.Time }
+
+// AlertSpans returns the spans of a patient's alerts of a kind, code and direction that were open
+// at or after since: what an episode found late may already be covered by.
+func (a *AlertTx) AlertSpans(ctx context.Context, patient, kind, code, direction string, since time.Time) ([]AlertSpan, error) {
+	rows, err := a.tx.Query(ctx, `
+		SELECT a.opened_at, a.resolved_at FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.patient_id = $1 AND r.kind = $2 AND coalesce(r.code, '') = $3 AND a.direction = $4
+		  AND (a.resolved_at IS NULL OR a.resolved_at >= $5)`, patient, kind, code, direction, since)
+	if err != nil {
+		return nil, fmt.Errorf("alert spans: %w", err)
+	}
+	spans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AlertSpan, error) {
+		var s AlertSpan
+		var resolved *time.Time
+		err := row.Scan(&s.Opened, &resolved)
+		s.Resolved = deref(resolved)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alert spans: %w", err)
+	}
+	return spans, nil
+}
+
+// RuleState returns one rule's stored state for one of the transaction's patients (nil when it
+// has none).
+func (a *AlertTx) RuleState(ctx context.Context, key RuleStateKey) ([]byte, error) {
+	if err := a.lock(ctx); err != nil {
+		return nil, err
+	}
+	var st []byte
+	err := a.tx.QueryRow(ctx, `SELECT state FROM alert_rule_states WHERE patient_id = $1 AND rule_id = $2`, key.Patient, key.Rule).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rule state: %w", err)
+	}
+	return st, nil
 }

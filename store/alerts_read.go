@@ -22,7 +22,10 @@ type AlertFilter struct {
 	// State: "open" (firing or acknowledged), "firing", "acknowledged", "resolved", or "" for all.
 	State   string
 	Patient string
-	Limit   int
+	// Category: "clinical" (threshold, rate of change, NEWS2), "technical" (about a device), or ""
+	// for both.
+	Category string
+	Limit    int
 }
 
 // VisibleAlerts returns the alerts of patients userID may see at now, most urgent first (firing
@@ -41,9 +44,10 @@ func (s *Store) VisibleAlerts(ctx context.Context, userID string, now time.Time,
 		FROM visible v JOIN alerts a ON a.patient_id = v.patient_id JOIN alert_rules r ON r.id = a.rule_id
 		JOIN patients p ON p.id = a.patient_id
 		WHERE a.state = ANY($3) AND ($4 = '' OR a.patient_id::text = $4)
+		  AND ($6 = '' OR (r.kind IN ('threshold', 'rate_of_change', 'news2')) = ($6 = 'clinical'))
 		ORDER BY array_position(ARRAY['firing', 'acknowledged', 'resolved'], a.state),
 		         array_position(ARRAY['high', 'medium', 'low'], a.severity), a.last_triggered_at DESC
-		LIMIT $5`, userID, now, states, f.Patient, f.Limit)
+		LIMIT $5`, userID, now, states, f.Patient, f.Limit, f.Category)
 	if err != nil {
 		return nil, fmt.Errorf("store: visible alerts: %w", err)
 	}

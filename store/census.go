@@ -16,16 +16,16 @@ var CensusCodes = []string{rpm.CodeHeartRate, rpm.CodeSpO2, rpm.CodeRespRate, rp
 // CensusRow is one patient on a clinician's census.
 type CensusRow struct {
 	PatientSummary
-	Latest     map[string]rpm.Reading // by code
-	OpenAlerts int
-	// Devices now on the patient: how many, how many silent since SilentSince, how many low on
-	// battery.
-	Devices, SilentDevices, LowBatteryDevices int
+	Latest     map[string]rpm.Reading // by code, readings of devices marked lost after they were left out
+	NEWS2      *NEWS2Inputs
+	OpenAlerts int           // clinical ones; technical alerts are about the devices
+	Devices    []DeviceWatch // the devices now on the patient
 }
 
-// Census returns the patients user may see at now with their latest vitals, open alerts and device
-// state. Each vital is one index probe per patient; lists are filtered by the access policy in SQL.
-func (s *Store) Census(ctx context.Context, userID string, now time.Time, silentSince time.Time, lowBattery float64) ([]CensusRow, error) {
+// Census returns the patients user may see at now with their latest vitals, NEWS2 inputs, open
+// alerts and the devices on them. Each vital is one index probe per patient; lists are filtered
+// by the access policy in SQL.
+func (s *Store) Census(ctx context.Context, userID string, now time.Time) ([]CensusRow, error) {
 	patients, err := s.VisiblePatients(ctx, userID, now)
 	if err != nil || len(patients) == 0 {
 		return nil, err
@@ -37,20 +37,50 @@ func (s *Store) Census(ctx context.Context, userID string, now time.Time, silent
 		rows[i] = CensusRow{PatientSummary: p, Latest: map[string]rpm.Reading{}}
 		ids[i], index[p.ID] = p.ID, i
 	}
-	latest, err := s.latestFor(ctx, ids, CensusCodes)
-	if err != nil {
-		return nil, err
+	inputs := map[string]*NEWS2Inputs{}
+	b := &pgx.Batch{}
+	b.Queue(latestSQL, ids, CensusCodes).Query(func(r pgx.Rows) error {
+		latest, err := collectReadings(r)
+		for _, rd := range latest {
+			rows[index[rd.PatientID]].Latest[rd.Code] = rd
+		}
+		return err
+	})
+	queueNEWS2Inputs(b, ids, inputs)
+	b.Queue(`SELECT a.patient_id::text, count(*) FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE a.patient_id = ANY($1::uuid[]) AND a.state <> 'resolved' AND r.kind IN ('threshold', 'rate_of_change', 'news2')
+		GROUP BY 1`, ids).Query(func(r pgx.Rows) error {
+		var id string
+		var n int
+		_, err := pgx.ForEachRow(r, []any{&id, &n}, func() error { rows[index[id]].OpenAlerts = n; return nil })
+		return err
+	})
+	queueDevicesOn(b, ids, func(d DeviceWatch) { row := &rows[index[d.Patient]]; row.Devices = append(row.Devices, d) })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("store: census: %w", err)
 	}
-	for _, r := range latest {
-		rows[index[r.PatientID]].Latest[r.Code] = r
-	}
-	if err := s.censusCounts(ctx, ids, silentSince, lowBattery, func(id string, alerts, devices, silent, low int) {
-		row := &rows[index[id]]
-		row.OpenAlerts, row.Devices, row.SilentDevices, row.LowBatteryDevices = alerts, devices, silent, low
-	}); err != nil {
-		return nil, err
+	for i := range rows {
+		rows[i].NEWS2 = inputs[rows[i].ID]
 	}
 	return rows, nil
+}
+
+// queueDevicesOn queues the read of the devices now on the patients, in service or not.
+func queueDevicesOn(b *pgx.Batch, patients []string, fn func(DeviceWatch)) {
+	b.Queue(`
+		SELECT a.patient_id::text, d.id::text, d.kind, a.started_at, d.last_reading_at, coalesce(a.expected_interval, '0'),
+		       d.battery, d.clock_ahead
+		FROM device_assignments a JOIN devices d ON d.id = a.device_id
+		WHERE a.patient_id = ANY($1::uuid[]) AND a.ended_at IS NULL ORDER BY d.kind, d.id`, patients).Query(func(r pgx.Rows) error {
+		var d DeviceWatch
+		var last *time.Time
+		_, err := pgx.ForEachRow(r, []any{&d.Patient, &d.Device, &d.Kind, &d.Since, &last, &d.Expected, &d.Battery, &d.ClockAhead}, func() error {
+			d.LastReadingAt = deref(last)
+			fn(d)
+			return nil
+		})
+		return err
+	})
 }
 
 // LatestByPatient returns the latest reading of each of codes for each patient, by patient and code.
@@ -67,47 +97,6 @@ func (s *Store) LatestByPatient(ctx context.Context, patientIDs, codes []string)
 		out[r.PatientID][r.Code] = r
 	}
 	return out, nil
-}
-
-// latestFor returns the latest reading of each code for each patient: one index probe per pair.
-func (s *Store) latestFor(ctx context.Context, patientIDs, codes []string) ([]rpm.Reading, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at
-		FROM unnest($1::uuid[]) AS p(id) CROSS JOIN unnest($2::text[]) AS c(code)
-		CROSS JOIN LATERAL (
-			SELECT * FROM readings r WHERE r.patient_id = p.id AND r.code = c.code
-			ORDER BY r.effective_at DESC LIMIT 1) r`, patientIDs, codes)
-	if err != nil {
-		return nil, fmt.Errorf("store: latest readings: %w", err)
-	}
-	return collectReadings(rows)
-}
-
-func (s *Store) censusCounts(ctx context.Context, ids []string, silentSince time.Time, lowBattery float64,
-	fn func(id string, alerts, devices, silent, low int)) error {
-	rows, err := s.pool.Query(ctx, `
-		SELECT p.id::text,
-		       (SELECT count(*) FROM alerts a WHERE a.patient_id = p.id AND a.state <> 'resolved'),
-		       count(d.id),
-		       count(d.id) FILTER (WHERE d.last_seen_at IS NULL OR d.last_seen_at < $2),
-		       count(d.id) FILTER (WHERE d.battery <= $3)
-		FROM unnest($1::uuid[]) AS p(id)
-		LEFT JOIN device_assignments da ON da.patient_id = p.id AND da.ended_at IS NULL
-		LEFT JOIN devices d ON d.id = da.device_id
-		GROUP BY p.id`, ids, silentSince, lowBattery)
-	if err != nil {
-		return fmt.Errorf("store: census counts: %w", err)
-	}
-	var id string
-	var alerts, devices, silent, low int
-	_, err = pgx.ForEachRow(rows, []any{&id, &alerts, &devices, &silent, &low}, func() error {
-		fn(id, alerts, devices, silent, low)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: census counts: %w", err)
-	}
-	return nil
 }
 
 // SeriesPoint is one bucket of a downsampled series: its start and the values' min, max and mean.

@@ -126,7 +126,9 @@ func (s *Store) SetDeviceStatus(ctx context.Context, deviceID string, status rpm
 	var found bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `
-			UPDATE devices SET status = $2 WHERE id = $1 RETURNING true`, deviceID, string(status)).Scan(&found); err != nil {
+			UPDATE devices SET status = $2,
+			       status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END
+			WHERE id = $1 RETURNING true`, deviceID, string(status)).Scan(&found); err != nil {
 			return err
 		}
 		if status == rpm.DeviceActive {

@@ -170,9 +170,10 @@ func insertRejected(ctx context.Context, tx pgx.Tx, rejected []RejectedReading) 
 	return err
 }
 
-// RecordDeviceReports brings devices' last-seen time and reported status up to date, in one
-// statement for many devices, and appends the reports marked for history. A report older than what
-// the device row holds (another instance wrote a newer one) changes nothing. Rows are locked in id
+// RecordDeviceReports brings devices' last-seen time, reported status, last reading and clock
+// offset up to date, in one statement for many devices, and appends the reports marked for
+// history. A report older than what the device row holds (another instance wrote a newer one)
+// changes none of its status; the last reading's time never moves back. Rows are locked in id
 // order, so instances flushing the same devices at once wait for each other instead of deadlocking.
 func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceReport, history []bool) error {
 	n := len(reports)
@@ -181,11 +182,14 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 	}
 	ids, firmware := make([]string, n), make([]string, n)
 	at := make([]time.Time, n)
+	lastReading := make([]*time.Time, n)
+	ahead := make([]*time.Duration, n)
 	battery := make([]*float64, n)
 	signal := make([]*int32, n)
 	keep := make([]bool, n)
 	for i, r := range reports {
 		ids[i], firmware[i], at[i], battery[i], keep[i] = r.DeviceID, clean(r.Firmware, 32), r.At, r.Battery, history[i]
+		lastReading[i], ahead[i] = nullTime(r.LastReadingAt), r.ClockAhead
 		if r.SignalDBM != nil {
 			v := int32(*r.SignalDBM)
 			signal[i] = &v
@@ -196,16 +200,21 @@ func (s *Store) RecordDeviceReports(ctx context.Context, reports []rpm.DeviceRep
 			return err
 		}
 		_, err := tx.Exec(ctx, `
-			WITH u AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::text[], $5::int4[], $6::bool[])
-			           AS t(id, at, battery, firmware, signal, keep)),
+			WITH u AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::text[], $5::int4[], $6::bool[],
+			                                $7::timestamptz[], $8::interval[])
+			           AS t(id, at, battery, firmware, signal, keep, last_reading, ahead)),
 			history AS (
 				INSERT INTO device_status_reports (device_id, at, battery, firmware, signal_dbm)
 				SELECT id, at, battery, nullif(firmware, ''), signal FROM u WHERE keep
 				ON CONFLICT DO NOTHING)
 			UPDATE devices d
-			SET last_seen_at = greatest(d.last_seen_at, u.at), battery = coalesce(u.battery, d.battery),
-			    firmware = coalesce(nullif(u.firmware, ''), d.firmware), signal_dbm = coalesce(u.signal, d.signal_dbm)
-			FROM u WHERE d.id = u.id AND (d.last_seen_at IS NULL OR u.at >= d.last_seen_at)`, ids, at, battery, firmware, signal, keep)
+			SET last_seen_at = greatest(d.last_seen_at, u.at),
+			    battery = CASE WHEN d.last_seen_at IS NULL OR u.at >= d.last_seen_at THEN coalesce(u.battery, d.battery) ELSE d.battery END,
+			    firmware = CASE WHEN d.last_seen_at IS NULL OR u.at >= d.last_seen_at THEN coalesce(nullif(u.firmware, ''), d.firmware) ELSE d.firmware END,
+			    signal_dbm = CASE WHEN d.last_seen_at IS NULL OR u.at >= d.last_seen_at THEN coalesce(u.signal, d.signal_dbm) ELSE d.signal_dbm END,
+			    last_reading_at = greatest(d.last_reading_at, u.last_reading),
+			    clock_ahead = CASE WHEN u.ahead IS NOT NULL AND (d.last_seen_at IS NULL OR u.at >= d.last_seen_at) THEN u.ahead ELSE d.clock_ahead END
+			FROM u WHERE d.id = u.id`, ids, at, battery, firmware, signal, keep, lastReading, ahead)
 		return err
 	})
 	if err != nil {

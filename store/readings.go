@@ -44,6 +44,9 @@ func (s *Store) Readings(ctx context.Context, patientID, code string, from, to t
 	return collectReadings(rows)
 }
 
+// readingColumns is the select list of collectReadings, over readings r.
+const readingColumns = `r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at`
+
 func collectReadings(rows pgx.Rows) ([]rpm.Reading, error) {
 	readings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Reading, error) {
 		var r rpm.Reading

@@ -186,70 +186,14 @@ func (s *Store) EachReading(ctx context.Context, patientID, code string, from, t
 	return nil
 }
 
-// RecordedAssessment is a clinician's latest NEWS2 input of one kind, with who recorded it.
-type RecordedAssessment struct {
-	rpm.ClinicalAssessment
-	RecordedByName string
-}
-
-// NEWS2Inputs is what clinicians recorded for a patient's NEWS2: the latest supplemental-oxygen
-// and consciousness entries (absent when never recorded), fresh or not, and the SpO₂ scale.
-type NEWS2Inputs struct {
-	Assessments map[string]RecordedAssessment // by kind
-	Scale2      bool
-}
-
-// NEWS2InputsFor returns the recorded NEWS2 inputs of each patient, in one query; a patient who
-// does not exist is left out. Callers decide what is fresh.
-func (s *Store) NEWS2InputsFor(ctx context.Context, patientIDs []string) (map[string]NEWS2Inputs, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT p.id::text, p.spo2_scale, k.kind, c.value, c.recorded_at, coalesce(c.recorded_by::text, ''),
-		       coalesce(u.display_name, '')
-		FROM patients p CROSS JOIN unnest(ARRAY['supplemental_oxygen', 'consciousness']) AS k(kind)
-		LEFT JOIN LATERAL (`+latestAssessmentSQL+`) c ON true
-		LEFT JOIN users u ON u.id = c.recorded_by
-		WHERE p.id = ANY($1::uuid[])`, patientIDs)
-	if err != nil {
-		return nil, fmt.Errorf("store: news2 inputs: %w", err)
-	}
-	out := make(map[string]NEWS2Inputs, len(patientIDs))
-	var (
-		id, kind, by, name string
-		scale              int
-		value              *string
-		at                 *time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &scale, &kind, &value, &at, &by, &name}, func() error {
-		in, ok := out[id]
-		if !ok {
-			in = NEWS2Inputs{Assessments: map[string]RecordedAssessment{}, Scale2: scale == 2}
-			out[id] = in
-		}
-		if value != nil && at != nil {
-			in.Assessments[kind] = RecordedAssessment{rpm.ClinicalAssessment{Kind: kind, Value: *value, RecordedAt: *at, RecordedBy: by}, name}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: news2 inputs: %w", err)
-	}
-	return out, nil
-}
-
-// latestAssessmentSQL is a patient's (p.id) latest clinical assessment of one kind (k.kind): one
-// index probe on clinical_assessments_latest. The alert engine's queueAssessments runs the same
-// lookup.
-const latestAssessmentSQL = `
-	SELECT c.value, c.recorded_at, c.recorded_by FROM clinical_assessments c
-	WHERE c.patient_id = p.id AND c.kind = k.kind ORDER BY c.recorded_at DESC LIMIT 1`
-
 // RecordAssessment stores a clinician's NEWS2 input for a patient. ErrNotFound when the patient
 // does not exist; kind and value must be one of rpm's assessment constants (the database refuses
 // others).
 func (s *Store) RecordAssessment(ctx context.Context, patientID string, a rpm.ClinicalAssessment) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO clinical_assessments (patient_id, kind, value, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5)`,
-		patientID, a.Kind, a.Value, a.RecordedAt, nullID(a.RecordedBy))
+		INSERT INTO clinical_assessments (patient_id, kind, value, recorded_at, recorded_by, standing)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		patientID, a.Kind, a.Value, a.RecordedAt, nullID(a.RecordedBy), a.Standing)
 	if isForeignKeyViolation(err) {
 		return ErrNotFound
 	}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -184,8 +185,10 @@ func TestWhatIfCountsAgainstAHandComputedSeries(t *testing.T) {
 	}
 }
 
-// TestNEWS2InputsForManyPatients: the latest entry of each kind with its author, and the scale,
-// for several patients in one call; a patient with nothing recorded has no entries.
+// TestNEWS2InputsForManyPatients: the latest entry of each kind, and the latest standing one,
+// with their authors, the scale and the latest readings, for several patients in one call; a
+// patient with nothing recorded has no entries; a device's readings taken after it was marked lost
+// are left out.
 func TestNEWS2InputsForManyPatients(t *testing.T) {
 	ctx := context.Background()
 	s, conn := openFresh(t)
@@ -198,6 +201,7 @@ func TestNEWS2InputsForManyPatients(t *testing.T) {
 	}
 	now := time.Now()
 	for _, a := range []rpm.ClinicalAssessment{
+		{Kind: rpm.AssessOxygen, Value: rpm.OnAir, RecordedAt: now.Add(-48 * time.Hour), RecordedBy: kim, Standing: true},
 		{Kind: rpm.AssessOxygen, Value: rpm.OnAir, RecordedAt: now.Add(-2 * time.Hour), RecordedBy: kim},
 		{Kind: rpm.AssessOxygen, Value: rpm.OnOxygen, RecordedAt: now.Add(-time.Hour), RecordedBy: kim},
 		{Kind: rpm.AssessConsciousness, Value: rpm.ConsciousCVPU, RecordedAt: now.Add(-13 * time.Hour), RecordedBy: kim},
@@ -209,14 +213,40 @@ func TestNEWS2InputsForManyPatients(t *testing.T) {
 	if err := s.SetSpO2Scale(ctx, patient, 2); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.NEWS2InputsFor(ctx, []string{patient, other})
+	devices, err := s.PatientDevices(ctx, patient)
+	if err != nil || len(devices) == 0 {
+		t.Fatal(devices, err)
+	}
+	device := devices[0].ID
+	// A reading stamped a little ahead, stored before the device was marked lost, and one before.
+	before, after := now.Add(-time.Minute), now.Add(90*time.Second)
+	for i, at := range []time.Time{before, after} {
+		if _, err := conn.Exec(ctx, `INSERT INTO readings (effective_at, value, patient_id, device_id, code, unit, device_reading_id)
+			VALUES ($1, $2, $3, $4, '8867-4', '/min', $5)`, at, 70+i*50, patient, device, fmt.Sprint("r", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetDeviceStatus(ctx, device, rpm.DeviceLost, kim); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.NEWS2Inputs(ctx, []string{patient, other})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := got[patient]
-	if !in.Scale2 || in.Assessments[rpm.AssessOxygen].Value != rpm.OnOxygen || in.Assessments[rpm.AssessOxygen].RecordedByName == "" ||
-		in.Assessments[rpm.AssessConsciousness].Value != rpm.ConsciousCVPU {
+	kinds := map[string]int{}
+	standing := 0
+	for _, a := range in.Assessments {
+		kinds[a.Kind]++
+		if a.Standing {
+			standing++
+		}
+	}
+	if !in.Scale2 || kinds[rpm.AssessOxygen] != 2 || kinds[rpm.AssessConsciousness] != 1 || standing != 1 || in.Recorders[kim] == "" {
 		t.Errorf("inputs: %+v", in)
+	}
+	if hr := in.Latest[rpm.CodeHeartRate]; hr.Value != 70 {
+		t.Errorf("latest pulse %+v: want the reading taken before the device was marked lost", hr)
 	}
 	if o, ok := got[other]; !ok || o.Scale2 || len(o.Assessments) != 0 {
 		t.Errorf("the other patient: %+v, %v", o, ok)

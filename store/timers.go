@@ -70,30 +70,40 @@ func (s *Store) leadOnce(ctx context.Context, lock int64, retry time.Duration, f
 }
 
 // EscalationDue is a firing alert with its patient's acknowledgement window (the shortest of the
-// patient's care teams'; 15 minutes without a team).
+// patient's care teams'; 15 minutes without a team) and the tiers of those teams that have an
+// active member on them.
 type EscalationDue struct {
-	Alert  rpm.Alert
-	Window time.Duration
+	Alert   rpm.Alert
+	Window  time.Duration
+	Staffed []int
 }
 
-// DueEscalations returns firing alerts not acknowledged within their window at now, below tier max.
-func (s *Store) DueEscalations(ctx context.Context, now time.Time, maxTier int) ([]EscalationDue, error) {
+// DueEscalations returns firing alerts not acknowledged within their window at now: those that
+// can move to a staffed higher tier, and those not yet found stuck (no one higher).
+func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]EscalationDue, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
-			SELECT a.id, w.window FROM alerts a
+			SELECT a.id, w.window, coalesce(st.tiers, '{}') AS tiers FROM alerts a
 			CROSS JOIN LATERAL (
 				SELECT coalesce(min(t.ack_window), interval '15 minutes') AS window
 				FROM patient_care_teams pt JOIN care_teams t ON t.id = pt.team_id WHERE pt.patient_id = a.patient_id) w
-			WHERE a.state = 'firing' AND a.tier < $2 AND a.escalated_at + w.window <= $1)
-		SELECT `+alertColumns+`, due.window FROM due JOIN alerts a ON a.id = due.id JOIN alert_rules r ON r.id = a.rule_id
-		ORDER BY a.escalated_at`, now, maxTier)
+			CROSS JOIN LATERAL (
+				SELECT array_agg(DISTINCT m.tier::int ORDER BY m.tier::int) AS tiers
+				FROM patient_care_teams pt JOIN care_team_members m ON m.team_id = pt.team_id
+				JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+				WHERE pt.patient_id = a.patient_id) st
+			WHERE a.state = 'firing' AND a.escalated_at + w.window <= $1
+			  AND (NOT a.escalation_stuck OR EXISTS (SELECT 1 FROM unnest(st.tiers) t WHERE t > a.tier)))
+		SELECT `+alertColumns+`, due.window, due.tiers FROM due JOIN alerts a ON a.id = due.id
+		JOIN alert_rules r ON r.id = a.rule_id
+		ORDER BY a.escalated_at`, now)
 	if err != nil {
 		return nil, fmt.Errorf("store: due escalations: %w", err)
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (EscalationDue, error) {
 		var d EscalationDue
 		var err error
-		d.Alert, err = scanAlertWith(row, &d.Window)
+		d.Alert, err = scanAlertWith(row, &d.Window, &d.Staffed)
 		return d, err
 	})
 	if err != nil {
@@ -125,9 +135,8 @@ type DeviceFeed struct {
 }
 
 // DeviceFeeds returns the codes each assigned device has sent, for the no-data timer, with the
-// rules in force for their patients.
-// Only feeds whose latest reading was received before quietBefore are returned (none later can be
-// silent yet).
+// rules in force for their patients: those whose latest reading was received before quietBefore
+// (none later can be silent yet), and those with a no-data alert open (to clear it).
 func (s *Store) DeviceFeeds(ctx context.Context, quietBefore time.Time) ([]DeviceFeed, map[string][]rpm.AlertRule, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.patient_id::text, a.device_id::text, m.code, greatest(m.last_at, a.started_at, (
@@ -135,7 +144,10 @@ func (s *Store) DeviceFeeds(ctx context.Context, quietBefore time.Time) ([]Devic
 			WHERE x.patient_id = a.patient_id AND x.device_id = a.device_id AND xr.kind = 'no_data' AND xr.code = m.code))
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
 		JOIN device_metrics m ON m.device_id = a.device_id
-		WHERE a.ended_at IS NULL AND m.last_at < $1`, quietBefore)
+		WHERE a.ended_at IS NULL AND (m.last_at <= $1 OR EXISTS (
+			SELECT 1 FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id
+			WHERE x.patient_id = a.patient_id AND x.device_id = a.device_id AND x.state <> 'resolved'
+			  AND xr.kind = 'no_data' AND xr.code = m.code))`, quietBefore)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: device feeds: %w", err)
 	}
@@ -201,15 +213,78 @@ func (s *Store) OrphanedNoData(ctx context.Context) ([]rpm.Alert, error) {
 	return list, nil
 }
 
-// NoDataRules returns every enabled no-data rule, at any scope: the timer's shortest silence.
-func (s *Store) NoDataRules(ctx context.Context) ([]rpm.AlertRule, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.kind = 'no_data' AND r.enabled`)
+// RulesOfKinds returns every enabled rule of these kinds, at any scope: what the technical timers
+// may have to check for.
+func (s *Store) RulesOfKinds(ctx context.Context, kinds []string) ([]rpm.AlertRule, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.kind = ANY($1) AND r.enabled`, kinds)
 	if err != nil {
-		return nil, fmt.Errorf("store: no-data rules: %w", err)
+		return nil, fmt.Errorf("store: rules of kinds: %w", err)
 	}
 	list, err := pgx.CollectRows(rows, scanRule)
 	if err != nil {
-		return nil, fmt.Errorf("store: no-data rules: %w", err)
+		return nil, fmt.Errorf("store: rules of kinds: %w", err)
 	}
 	return list, nil
+}
+
+// DeviceWatch is one device now on a patient, as the technical timers see it.
+type DeviceWatch struct {
+	Patient, Device string
+	Kind            rpm.DeviceKind
+	Since           time.Time     // the assignment's start, or a clinician's resolution of its last not-reporting alert
+	LastReadingAt   time.Time     // zero before its first reading
+	Expected        time.Duration // how often the care plan expects a reading; 0: the kind's usual
+	Battery         *float64
+	ClockAhead      *time.Duration
+}
+
+// Interval is how often the device is expected to report.
+func (d DeviceWatch) Interval() time.Duration {
+	if d.Expected > 0 {
+		return d.Expected
+	}
+	return rpm.DefaultReportingInterval(d.Kind)
+}
+
+// WatchedDevices returns the devices on patients that may need a technical alert, with the rules
+// in force for their patients: quiet since quietBefore, charged at or below battery, clock ahead
+// by more than ahead, or with a technical alert open or a technical rule's episode under way for
+// their patient (to clear it).
+func (s *Store) WatchedDevices(ctx context.Context, quietBefore time.Time, battery float64, ahead time.Duration) ([]DeviceWatch, map[string][]rpm.AlertRule, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.patient_id::text, d.id::text, d.kind, greatest(a.started_at, (
+		           SELECT max(e.at) FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id AND xr.kind = 'not_reporting'
+		           JOIN alert_events e ON e.alert_id = x.id AND e.kind = 'resolved'
+		           WHERE x.device_id = d.id AND x.patient_id = a.patient_id)),
+		       d.last_reading_at, coalesce(a.expected_interval, '0'), d.battery, d.clock_ahead
+		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
+		WHERE a.ended_at IS NULL AND (
+			coalesce(d.last_reading_at, a.started_at) <= $1 OR d.battery <= $2 OR d.clock_ahead > $3
+			OR EXISTS (SELECT 1 FROM alerts x WHERE x.device_id = d.id AND x.patient_id = a.patient_id AND x.state <> 'resolved')
+			OR EXISTS (SELECT 1 FROM alert_rule_states st JOIN alert_rules r ON r.id = st.rule_id
+			           WHERE st.patient_id = a.patient_id AND r.kind IN ('not_reporting', 'low_battery', 'clock_skew')))`,
+		quietBefore, battery, ahead)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeviceWatch, error) {
+		var d DeviceWatch
+		var last *time.Time
+		err := row.Scan(&d.Patient, &d.Device, &d.Kind, &d.Since, &last, &d.Expected, &d.Battery, &d.ClockAhead)
+		d.LastReadingAt = deref(last)
+		return d, err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
+	}
+	var patients []string
+	seen := map[string]bool{}
+	for _, d := range list {
+		if !seen[d.Patient] {
+			seen[d.Patient] = true
+			patients = append(patients, d.Patient)
+		}
+	}
+	rules, err := s.RulesForPatients(ctx, patients)
+	return list, rules, err
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-rpm/vigil/rpm"
@@ -57,6 +58,8 @@ func severityTone(s string) string {
 // alertStateLabel is an alert's state in words.
 func alertStateLabel(a rpm.Alert, now time.Time) string {
 	switch {
+	case a.State == "firing" && !a.RecoveredAt.IsZero():
+		return "Recovered " + dateTime(a.RecoveredAt) + " — stays until acknowledged"
 	case a.State == "firing":
 		return "Firing — not acknowledged"
 	case a.State == "acknowledged" && a.SnoozedUntil.After(now):
@@ -67,6 +70,38 @@ func alertStateLabel(a rpm.Alert, now time.Time) string {
 		return "Resolved " + dateTime(a.ResolvedAt)
 	}
 	return a.State
+}
+
+// withText says who an open alert is with now, by name: "with tier 1: Jisoo Kim, RN", or that no
+// one is on its tier.
+func withText(a rpm.Alert) string {
+	if len(a.With) == 0 {
+		return "no one at tier " + strconv.Itoa(a.Tier) + " of the care team"
+	}
+	return "with tier " + strconv.Itoa(a.Tier) + ": " + strings.Join(a.With, ", ")
+}
+
+// alertFacts are the short facts a banner or list shows beside an alert's summary, in order: late,
+// recovered, who it is with, how far it escalated, and whether escalation is stuck. live.js's
+// bannerMeta says the same.
+func alertFacts(a rpm.Alert) []string {
+	var out []string
+	if a.Late {
+		out = append(out, "raised late")
+	}
+	if !a.RecoveredAt.IsZero() && a.State == "firing" {
+		out = append(out, "recovered "+dateTime(a.RecoveredAt)+", acknowledge to close")
+	}
+	if a.State != "resolved" {
+		out = append(out, withText(a))
+	}
+	if t := tierText(a.Tier); t != "" {
+		out = append(out, t)
+	}
+	if a.EscalationStuck {
+		out = append(out, "no one higher to escalate to")
+	}
+	return out
 }
 
 // tierText says how far an alert has escalated: "" at tier 1.

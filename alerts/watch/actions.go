@@ -16,7 +16,8 @@ var ErrNotNow = alerts.ErrNotNow
 // The actions take the audit entries that record them, written in the same transaction as the
 // change, so a change is never without its audit row.
 
-// Acknowledge records that actorID is on the alert: it stops escalating.
+// Acknowledge records that actorID is on the alert: it stops escalating. An alert that stayed
+// latched after its condition cleared is resolved by the acknowledgement, saying so.
 func (e *Engine) Acknowledge(ctx context.Context, alertID, patientID, actorID, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
 	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
 		return a.Acknowledge(now, actorID, note)
@@ -53,7 +54,7 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 		if !actionable {
 			kind = "marked_not_actionable"
 		}
-		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{{Kind: kind, At: tx.Now(), ActorID: actorID, Note: note}}}); err != nil {
+		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{{Kind: kind, At: e.txNow(tx), ActorID: actorID, Note: note}}}); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, audit...)
@@ -61,7 +62,9 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 	return out, err
 }
 
-// act applies one lifecycle step to the alert under its patient's alert lock.
+// act applies one lifecycle step to the alert under its patient's alert lock. An acknowledgement
+// of an alert whose condition had already cleared also resolves it; a resolution by hand re-arms
+// the rule (for a per-device rule, for that device only).
 func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm.AuditEntry, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error), rearm bool) (rpm.Alert, error) {
 	var out rpm.Alert
 	err := e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
@@ -69,15 +72,25 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm
 		if err != nil {
 			return err
 		}
-		next, ev, err := step(lifecycleOf(al), tx.Now())
+		now := e.txNow(tx)
+		next, ev, err := step(lifecycleOf(al), now)
 		if err != nil {
 			return err
 		}
-		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}}); err != nil {
+		events := []rpm.AlertEvent{eventOf(ev)}
+		if next.State == alerts.Acknowledged && !next.RecoveredAt.IsZero() {
+			var done alerts.Event
+			if next, done, err = next.AutoResolve(now); err != nil {
+				return err
+			}
+			done.Note = "it had recovered at " + stampOf(next.RecoveredAt) + " before anyone acknowledged it"
+			events = append(events, eventOf(done))
+		}
+		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: events}); err != nil {
 			return err
 		}
 		if rearm {
-			if err := tx.SaveStates(ctx, []store.StateWrite{{Key: store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}}}); err != nil {
+			if err := e.rearm(ctx, tx, al); err != nil {
 				return err
 			}
 		}
@@ -89,11 +102,27 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm
 	return out, err
 }
 
+// rearm makes the alert's rule forget what it remembered about the patient — or, for a per-device
+// rule, about the alert's device — so it raises a new alert only when its condition holds afresh.
+func (e *Engine) rearm(ctx context.Context, tx *store.AlertTx, al rpm.Alert) error {
+	key := store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}
+	if al.DeviceID == "" {
+		return tx.SaveStates(ctx, []store.StateWrite{{Key: key}})
+	}
+	stored, err := tx.RuleState(ctx, key)
+	if err != nil {
+		return err
+	}
+	st := alerts.DecodeState(stored).WithDevice(al.DeviceID, alerts.State{})
+	return tx.SaveStates(ctx, []store.StateWrite{{Key: key, State: alerts.EncodeState(st)}})
+}
+
 // lifecycleOf is the stored alert as the pure lifecycle sees it.
 func lifecycleOf(a rpm.Alert) alerts.Alert {
 	return alerts.Alert{State: alerts.AlertState(a.State), Severity: alerts.Severity(a.Severity),
 		Direction: alerts.Direction(a.Direction), Tier: a.Tier, OpenedAt: a.OpenedAt, LastTriggeredAt: a.LastTriggeredAt,
-		EscalatedAt: a.EscalatedAt, AcknowledgedAt: a.AcknowledgedAt, SnoozedUntil: a.SnoozedUntil, ResolvedAt: a.ResolvedAt}
+		EscalatedAt: a.EscalatedAt, AcknowledgedAt: a.AcknowledgedAt, SnoozedUntil: a.SnoozedUntil, ResolvedAt: a.ResolvedAt,
+		RecoveredAt: a.RecoveredAt, Late: a.Late}
 }
 
 // withLifecycle puts the lifecycle's fields back on the stored alert.
@@ -101,6 +130,7 @@ func withLifecycle(a rpm.Alert, l alerts.Alert) rpm.Alert {
 	a.State, a.Severity, a.Direction, a.Tier = string(l.State), string(l.Severity), string(l.Direction), l.Tier
 	a.OpenedAt, a.LastTriggeredAt, a.EscalatedAt = l.OpenedAt, l.LastTriggeredAt, l.EscalatedAt
 	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = l.AcknowledgedAt, l.SnoozedUntil, l.ResolvedAt
+	a.RecoveredAt, a.Late = l.RecoveredAt, l.Late
 	return a
 }
 

@@ -68,22 +68,17 @@ func TestDemoScenariosRaiseTheRightAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The devices' latest readings, as intake records them for the no-data timer.
-	latest := map[store.DeviceMetric]time.Time{}
+	// The devices' latest readings, as intake records them for the technical timers: every device
+	// just reported, but the silent one.
+	var reports []rpm.DeviceReport
 	for _, s := range sims {
-		last := end
+		last := time.Now()
 		if scenarios[s.dev.MRN] == devicesim.Silent {
 			last = begin.Add(2 * time.Minute)
 		}
-		for _, r := range s.patient.Measure(nil, 0, s.rng) {
-			code := r.Code
-			if n, rej := rpm.Normalize(r.Code, r.Unit, r.Value); rej == nil {
-				code = n.Code
-			}
-			latest[store.DeviceMetric{DeviceID: s.dev.DeviceID, Code: code}] = last
-		}
+		reports = append(reports, rpm.DeviceReport{DeviceID: s.dev.DeviceID, At: last, LastReadingAt: last})
 	}
-	if err := st.RecordDeviceMetrics(ctx, latest); err != nil {
+	if err := st.RecordDeviceReports(ctx, reports, make([]bool, len(reports))); err != nil {
 		t.Fatal(err)
 	}
 	if err := engine.CheckTimers(ctx); err != nil {
@@ -114,7 +109,7 @@ func TestDemoScenariosRaiseTheRightAlerts(t *testing.T) {
 		"H1000102": "news2::",                                   // further on
 		"H1000101": "threshold:" + rpm.CodeSpO2 + ":below:high", // hypoxic episodes
 		"H1000003": "threshold:" + rpm.CodeSystolicBP + ":below:high",
-		"H1000004": "no_data:" + rpm.CodeSpO2 + "::low",
+		"H1000004": "not_reporting:::low",
 	}
 	for mrn, prefix := range want {
 		if !slices.ContainsFunc(raised[mrn], func(s string) bool { return strings.HasPrefix(s, prefix) }) {

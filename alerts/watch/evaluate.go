@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,22 +15,17 @@ import (
 	"github.com/vigil-rpm/vigil/store"
 )
 
-// news2Codes are the measured NEWS2 parameters.
-var news2Codes = []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
-
 // newEpisode is how long a condition must have been quiet for its return to be recorded as a new
 // "retriggered" event on the open alert; closer repeats only count.
 const newEpisode = 15 * time.Minute
 
 // EvaluateStored runs the rules in force for the readings' patients over the readings, inside the
-// transaction that stored them (store.Evaluator). Readings are taken in time order per patient;
-// states, alerts and events are saved in the same transaction.
+// transaction that stored them (store.Evaluator). Each device's readings are taken in time order;
+// a reading older than one its device already had evaluated is replayed in order with its
+// neighbours. States, alerts and events are saved in the same transaction.
 func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored []rpm.Reading) error {
-	var codes []string
-	if slices.ContainsFunc(stored, func(r rpm.Reading) bool { return slices.Contains(news2Codes, r.Code) }) {
-		codes = news2Codes
-	}
-	sc, err := tx.Load(ctx, codes)
+	news2 := slices.ContainsFunc(stored, func(r rpm.Reading) bool { return slices.Contains(alerts.NEWS2Codes, r.Code) })
+	sc, err := tx.Load(ctx, news2)
 	if err != nil {
 		return err
 	}
@@ -37,23 +33,25 @@ func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored [
 	for _, r := range stored {
 		byPatient[r.PatientID] = append(byPatient[r.PatientID], r)
 	}
-	ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
+	ev := e.evaluation(tx, sc)
 	for _, p := range tx.Patients() {
 		ev.closeRetired(p)
 		readings := byPatient[p]
 		slices.SortStableFunc(readings, func(a, b rpm.Reading) int { return a.EffectiveAt.Compare(b.EffectiveAt) })
-		for _, stored := range sc.Rules[p] {
-			rule, ok := e.rule(stored)
+		for _, s := range sc.Rules[p] {
+			rule, ok := e.rule(s)
 			if !ok {
 				continue
 			}
 			switch rule.Kind {
 			case alerts.Threshold, alerts.RateOfChange:
-				ev.series(p, rule, readings)
-			case alerts.NoData:
-				ev.dataArrived(p, rule, readings)
+				if err := ev.series(ctx, p, rule, readings); err != nil {
+					return err
+				}
+			case alerts.FlatLine:
+				ev.flatLine(p, rule, readings)
 			case alerts.NEWS2Rule:
-				if at, ok := latestNEWS2Reading(readings); ok && codes != nil {
+				if at, ok := latestNEWS2Reading(readings); ok {
 					ev.news2(p, rule, at)
 				}
 			}
@@ -64,92 +62,177 @@ func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored [
 
 // evaluation is one transaction's work: the alerts it changes and the states it writes.
 type evaluation struct {
-	engine  *Engine
-	tx      *store.AlertTx
-	scope   *store.AlertScope
-	open    map[store.OpenAlertKey]rpm.Alert
-	now     time.Time
-	writes  map[store.OpenAlertKey]*store.AlertWrite // open alerts changed or opened
-	closed  []store.AlertWrite                       // alerts resolved (saved first, freeing their key)
-	changes []store.StateWrite
+	engine *Engine
+	tx     *store.AlertTx
+	scope  *store.AlertScope
+	open   map[store.OpenAlertKey]rpm.Alert
+	now    time.Time
+	states map[store.RuleStateKey]alerts.State // decoded and perhaps changed, written at save
+	writes map[store.OpenAlertKey]*store.AlertWrite
+	closed []store.AlertWrite // alerts resolved (saved first, freeing their key)
+	drops  []store.StateWrite // states of rules no longer in force
 }
 
-// series feeds a threshold or rate-of-change rule the patient's readings of its code.
-func (ev *evaluation) series(patient string, rule alerts.Rule, readings []rpm.Reading) {
+func (e *Engine) evaluation(tx *store.AlertTx, sc *store.AlertScope) *evaluation {
+	return &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: e.txNow(tx), states: map[store.RuleStateKey]alerts.State{}}
+}
+
+// state is a rule's state for a patient as this evaluation has it.
+func (ev *evaluation) state(key store.RuleStateKey) alerts.State {
+	st, ok := ev.states[key]
+	if !ok {
+		st = alerts.DecodeState(ev.scope.States[key])
+		ev.states[key] = st
+	}
+	return st
+}
+
+// series feeds a threshold or rate-of-change rule the patient's readings of its code, and replays
+// the late ones.
+func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Rule, readings []rpm.Reading) error {
 	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
-	before := ev.scope.States[key]
-	st := alerts.DecodeState(before)
+	st := ev.state(key)
+	late := map[string][]rpm.Reading{}
 	for _, r := range readings {
-		if r.Code != rule.Code {
+		if !rule.Watches(r.Code) {
 			continue
 		}
-		var tr alerts.Transition
-		st, tr = rule.Evaluate(st, r)
-		ev.apply(patient, rule, tr, r.EffectiveAt, rule.Summary(r.Value), rule.Severity)
+		next, tr := rule.Evaluate(st, r)
+		if tr == alerts.Late {
+			late[r.DeviceID] = append(late[r.DeviceID], r)
+			continue
+		}
+		st = next
+		ev.apply(ev.keyOf(patient, rule, ""), rule, tr, r.EffectiveAt, r.DeviceID, rule.Summary(r.Value), rule.Severity)
 	}
-	ev.setState(key, before, alerts.EncodeState(st))
+	for _, device := range slices.Sorted(maps.Keys(late)) {
+		var err error
+		if st, err = ev.replayLate(ctx, patient, rule, st, device, late[device]); err != nil {
+			return err
+		}
+	}
+	ev.states[key] = st
+	return nil
+}
+
+// replayLate evaluates a device's late readings in order: it replays the device's readings from
+// before the earliest late one up to the newest it had, and raises — marked late — what the
+// replay finds that no alert covered. The device's memory becomes the replay's.
+func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alerts.Rule, st alerts.State, device string, late []rpm.Reading) (alerts.State, error) {
+	first := late[0].EffectiveAt
+	last := st.Sources[device].LastAt
+	window, err := ev.tx.DeviceReadings(ctx, patient, device, rule.Code, first.Add(-rule.ReplayLookback()), last, max(rule.Repeat, 1))
+	if err != nil {
+		return st, err
+	}
+	rp := rule.ReplaySource(window)
+	st = st.Replayed(device, rp)
+	key := ev.keyOf(patient, rule, "")
+	var spans []store.AlertSpan
+	for _, on := range rp.Onsets {
+		at := on.Reading.EffectiveAt
+		if at.Before(first) {
+			continue // the late readings cannot have changed an onset before them
+		}
+		if spans == nil {
+			if spans, err = ev.tx.AlertSpans(ctx, patient, string(rule.Kind), rule.Code, string(rule.Direction), first.Add(-rule.ReplayLookback())); err != nil {
+				return st, err
+			}
+		}
+		if ev.covered(key, at, spans) {
+			continue
+		}
+		ev.openLate(key, rule, on)
+		st.Firing = st.Firing || on.Cleared.IsZero() && rp.Ongoing
+	}
+	return st, nil
+}
+
+// covered reports whether an alert of key was open at at, or is open now (a late episode found
+// beside an open alert is noted on it rather than raised again).
+func (ev *evaluation) covered(key store.OpenAlertKey, at time.Time, spans []store.AlertSpan) bool {
+	if al, open := ev.current(key); open {
+		if at.Before(al.OpenedAt) {
+			ev.put(key, al, rpm.AlertEvent{Kind: string(alerts.EventNote), At: ev.now,
+				Note: "readings that arrived late show the condition also from " + stampOf(at)})
+		}
+		return true
+	}
+	for _, w := range ev.closed {
+		spans = append(spans, store.AlertSpan{Opened: w.Alert.OpenedAt, Resolved: w.Alert.ResolvedAt})
+	}
+	return slices.ContainsFunc(spans, func(s store.AlertSpan) bool {
+		return !at.Before(s.Opened) && (s.Resolved.IsZero() || !at.After(s.Resolved))
+	})
+}
+
+// openLate raises an alert for an episode found in late readings. Nobody saw it as it happened,
+// so it stays until acknowledged, with its recovery shown when it is already over.
+func (ev *evaluation) openLate(key store.OpenAlertKey, rule alerts.Rule, on alerts.Onset) {
+	r := on.Reading
+	l, event := alerts.Open(r.EffectiveAt, rule.Severity, rule.Direction)
+	l.Late = true
+	event.Note = "raised late: readings taken from " + stampOf(r.EffectiveAt) + " arrived after newer ones"
+	events := []rpm.AlertEvent{eventOf(event)}
+	if !on.Cleared.IsZero() {
+		var rec alerts.Event
+		l, rec, _ = l.Recover(on.Cleared)
+		events = append(events, eventOf(rec))
+	}
+	al := withLifecycle(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
+		SourceDeviceID: r.DeviceID, Summary: rule.Summary(r.Value), TriggerCount: 1}, l)
+	al.EscalatedAt = ev.now
+	ev.put(key, al, events...)
+}
+
+// flatLine feeds a flat-line rule the patient's readings, one episode per device.
+func (ev *evaluation) flatLine(patient string, rule alerts.Rule, readings []rpm.Reading) {
+	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
+	st := ev.state(key)
+	for _, r := range readings {
+		if !rule.Watches(r.Code) {
+			continue
+		}
+		dev, tr := rule.Evaluate(st.Device(r.DeviceID), r)
+		if tr == alerts.Late {
+			continue // a stuck sensor shows in what arrives now; late readings add nothing
+		}
+		st = st.WithDevice(r.DeviceID, dev)
+		if tr != alerts.Retrigger {
+			ev.apply(ev.keyOf(patient, rule, r.DeviceID), rule, tr, r.EffectiveAt, r.DeviceID, rule.Summary(r.Value), rule.Severity)
+		}
+	}
+	ev.states[key] = st
 }
 
 // latestNEWS2Reading is the time of the latest reading of a NEWS2 parameter among readings (in
 // time order).
 func latestNEWS2Reading(readings []rpm.Reading) (time.Time, bool) {
 	for i := len(readings) - 1; i >= 0; i-- {
-		if slices.Contains(news2Codes, readings[i].Code) {
+		if slices.Contains(alerts.NEWS2Codes, readings[i].Code) {
 			return readings[i].EffectiveAt, true
 		}
 	}
 	return time.Time{}, false
 }
 
-// news2 scores the patient now and fires or resolves the NEWS2 rule's alert; at is the time of
-// the reading (or the clinician's entry) that changed the score.
+// news2 scores the patient as of at — the time of the reading (or the clinician's entry) that
+// changed the score — and steps the NEWS2 rule's episode.
 func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
-	before := ev.scope.States[key]
-	st := alerts.DecodeState(before)
-	in := alerts.NEWS2Input{Latest: ev.scope.Latest[patient], Scale2: ev.scope.Scale2[patient]}
-	fresh := ev.engine.opts.AssessmentFreshness
-	if a, ok := ev.scope.Assessments[patient][rpm.AssessOxygen]; ok && ev.now.Sub(a.RecordedAt) <= fresh {
-		on := a.Value == rpm.OnOxygen
-		in.OnOxygen = &on
+	st := ev.state(key)
+	if st.Late("", at) {
+		return // NEWS2 is the current score: an older reading does not change it
 	}
-	if a, ok := ev.scope.Assessments[patient][rpm.AssessConsciousness]; ok && ev.now.Sub(a.RecordedAt) <= fresh {
-		in.Consciousness = alerts.Consciousness(a.Value)
-	}
-	score := alerts.ComputeNEWS2(in, ev.now, ev.engine.opts.NEWS2Freshness)
-	holds := rule.EvaluateNEWS2(score)
-	switch {
-	case holds && !st.Firing:
-		st.Firing = true
-		ev.apply(patient, rule, alerts.Fire, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
-	case holds:
-		ev.apply(patient, rule, alerts.Retrigger, at, alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
-	case st.Firing && !rule.EvaluateNEWS2(score.Ceiling()):
-		// Resolved only on fresh evidence: while a parameter that counted is merely stale, the
-		// score can only underestimate.
-		st.Firing = false
-		ev.apply(patient, rule, alerts.Resolve, at, "", "")
-	}
-	ev.setState(key, before, alerts.EncodeState(st))
+	score := ev.engine.NEWS2(ev.scope.NEWS2[patient], at)
+	st, tr := rule.Step(st, rule.ObserveNEWS2(score, at))
+	ev.states[key] = st
+	ev.apply(ev.keyOf(patient, rule, ""), rule, tr, at, "", alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 }
 
-// dataArrived resolves a no-data rule's open alerts of the devices that sent its code again.
-func (ev *evaluation) dataArrived(patient string, rule alerts.Rule, readings []rpm.Reading) {
-	for _, r := range readings {
-		if r.Code != rule.Code {
-			continue
-		}
-		key := store.OpenAlertKey{Patient: patient, Rule: rule.ID, Device: r.DeviceID}
-		if _, open := ev.current(key); open {
-			ev.resolve(key, r.EffectiveAt)
-		}
-	}
-}
-
-func (ev *evaluation) setState(key store.RuleStateKey, before, after []byte) {
-	if !bytes.Equal(before, after) {
-		ev.changes = append(ev.changes, store.StateWrite{Key: key, State: after})
-	}
+// keyOf is the open-alert key of a rule's alert for the patient (and device, for a per-device rule).
+func (ev *evaluation) keyOf(patient string, rule alerts.Rule, device string) store.OpenAlertKey {
+	return store.OpenAlertKey{Patient: patient, Rule: rule.ID, Direction: string(rule.Direction), Device: device}
 }
 
 // current is the open alert of key as this evaluation has left it so far.
@@ -161,62 +244,66 @@ func (ev *evaluation) current(key store.OpenAlertKey) (rpm.Alert, bool) {
 	return a, ok
 }
 
-// apply turns a rule's transition into the alert's next step.
-func (ev *evaluation) apply(patient string, rule alerts.Rule, tr alerts.Transition, at time.Time, summary string, severity alerts.Severity) {
-	key := store.OpenAlertKey{Patient: patient, Rule: rule.ID, Direction: string(rule.Direction)}
+// apply turns a rule's transition into the alert's next step. device is the device whose reading
+// it was ("" for NEWS2).
+func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.Transition, at time.Time, device, summary string, severity alerts.Severity) {
 	al, open := ev.current(key)
 	switch {
 	case tr == alerts.None:
 	case tr == alerts.Resolve:
 		if open {
-			ev.resolve(key, at)
+			ev.recover(key, at)
 		}
-	case !open: // a new alert, or the condition holds on after a clinician resolved the last one
+	case !open: // a new episode, or the condition holds on after a clinician resolved the last one
 		l, event := alerts.Open(at, severity, rule.Direction)
-		al = withLifecycle(rpm.Alert{PatientID: patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
-			Summary: summary, TriggerCount: 1}, l)
+		al = withLifecycle(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
+			DeviceID: key.Device, SourceDeviceID: device, Summary: summary, TriggerCount: 1}, l)
 		al.EscalatedAt = ev.now // escalation counts from when Vigil raised it, even for a late upload
 		ev.put(key, al, eventOf(event))
 	default:
-		quiet := at.Sub(al.LastTriggeredAt)
-		l, event, err := lifecycleOf(al).Retrigger(at)
-		if err != nil {
-			return
-		}
-		wasState := al.State
-		al = withLifecycle(al, l)
-		al.Summary, al.TriggerCount = summary, al.TriggerCount+1
-		worse := severity != "" && rank(severity) > rank(alerts.Severity(al.Severity))
-		if worse {
-			al.Severity = string(severity)
-		}
-		// An acknowledgement covers the alert as it was: if it gets worse, or comes back after a
-		// quiet spell, someone must look again.
-		if al.State == string(alerts.Acknowledged) && (worse || quiet >= newEpisode) {
-			note := "came back after " + shortDuration(quiet) + " quiet"
-			if worse {
-				note = "worse: now " + al.Severity
-			}
-			l, event = lifecycleOf(al).Refire(at, note)
-			al = withLifecycle(al, l)
-		}
-		switch {
-		case al.State != wasState:
-			al.EscalatedAt = ev.now
-			ev.put(key, al, eventOf(event))
-		case worse:
-			event.Note = "worse: now " + al.Severity
-			ev.put(key, al, eventOf(event))
-		case quiet >= newEpisode:
-			ev.put(key, al, eventOf(event))
-		default:
-			ev.put(key, al) // one more reading of the same: counted, not announced
-		}
+		ev.retrigger(key, al, at, summary, severity)
 	}
 }
 
-func rank(s alerts.Severity) int {
-	return map[alerts.Severity]int{alerts.Low: 1, alerts.Medium: 2, alerts.High: 3}[s]
+// retrigger records that the open alert's condition holds again: counted, and announced only when
+// it got worse, came back after a quiet spell or after a latched recovery, or must be looked at
+// again after an acknowledgement.
+func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity alerts.Severity) {
+	quiet := at.Sub(al.LastTriggeredAt)
+	recovered := !al.RecoveredAt.IsZero()
+	l, event, err := lifecycleOf(al).Retrigger(at)
+	if err != nil {
+		return
+	}
+	wasState := al.State
+	al = withLifecycle(al, l)
+	al.Summary, al.TriggerCount = summary, al.TriggerCount+1
+	worse := severity.Rank() > alerts.Severity(al.Severity).Rank()
+	if worse {
+		al.Severity = string(severity)
+	}
+	// An acknowledgement covers the alert as it was: if it gets worse, or comes back after a
+	// quiet spell, someone must look again.
+	if al.State == string(alerts.Acknowledged) && (worse || quiet >= newEpisode) {
+		note := "came back after " + shortDuration(quiet) + " quiet"
+		if worse {
+			note = "worse: now " + al.Severity
+		}
+		l, event = lifecycleOf(al).Refire(at, note)
+		al = withLifecycle(al, l)
+	}
+	switch {
+	case al.State != wasState:
+		al.EscalatedAt = ev.now
+		ev.put(key, al, eventOf(event))
+	case worse:
+		event.Note = "worse: now " + al.Severity
+		ev.put(key, al, eventOf(event))
+	case recovered, quiet >= newEpisode:
+		ev.put(key, al, eventOf(event))
+	default:
+		ev.put(key, al) // one more reading of the same: counted, not announced
+	}
 }
 
 // closeRetired deals with the patient's open alerts whose rule is no longer in force: one that a
@@ -246,17 +333,18 @@ func (ev *evaluation) closeRetired(patient string) {
 		newState := store.RuleStateKey{Patient: patient, Rule: next.ID}
 		if _, has := ev.scope.States[newState]; !has && ev.scope.States[oldState] != nil {
 			ev.scope.States[newState] = ev.scope.States[oldState]
-			ev.changes = append(ev.changes, store.StateWrite{Key: newState, State: ev.scope.States[oldState]})
+			ev.states[newState] = alerts.DecodeState(ev.scope.States[oldState])
 		}
 		al.RuleID = next.ID
 		key.Rule = next.ID
 		ev.open[key] = al
-		ev.put(key, al, rpm.AlertEvent{Kind: "note", At: ev.now, Note: "now under the rule in force for this patient"})
+		ev.put(key, al, rpm.AlertEvent{Kind: string(alerts.EventNote), At: ev.now, Note: "now under the rule in force for this patient"})
 	}
 	for k, st := range ev.scope.States {
 		if _, ok := inForce[k.Rule]; k.Patient == patient && !ok && st != nil {
-			ev.changes = append(ev.changes, store.StateWrite{Key: k})
+			ev.drops = append(ev.drops, store.StateWrite{Key: k})
 			delete(ev.scope.States, k)
+			delete(ev.states, k)
 		}
 	}
 }
@@ -278,7 +366,26 @@ func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string
 	return found[0], !taken
 }
 
-// resolve auto-resolves the open alert of key.
+// recover is the open alert's step when its clear condition held: latched (recovery noted) or
+// resolved.
+func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time) {
+	al, _ := ev.current(key)
+	l, event, ok := lifecycleOf(al).Recover(at)
+	if !ok {
+		return
+	}
+	if l.State != alerts.Resolved {
+		ev.put(key, withLifecycle(al, l), eventOf(event))
+		return
+	}
+	w := ev.take(key)
+	w.Alert = withLifecycle(al, l)
+	w.Events = append(w.Events, eventOf(event))
+	delete(ev.open, key)
+	ev.closed = append(ev.closed, w)
+}
+
+// resolve auto-resolves the open alert of key, whatever it latches, saying why.
 func (ev *evaluation) resolve(key store.OpenAlertKey, at time.Time, note ...string) {
 	al, _ := ev.current(key)
 	l, event, err := lifecycleOf(al).AutoResolve(at)
@@ -319,7 +426,14 @@ func (ev *evaluation) take(key store.OpenAlertKey) store.AlertWrite {
 
 // save writes the evaluation: states, then resolved alerts, then open ones, in a fixed order.
 func (ev *evaluation) save(ctx context.Context) error {
-	if err := ev.tx.SaveStates(ctx, ev.changes); err != nil {
+	changes := ev.drops
+	for _, k := range slices.SortedFunc(maps.Keys(ev.states), compareStateKeys) {
+		after := alerts.EncodeState(ev.states[k])
+		if !bytes.Equal(ev.scope.States[k], after) {
+			changes = append(changes, store.StateWrite{Key: k, State: after})
+		}
+	}
+	if err := ev.tx.SaveStates(ctx, changes); err != nil {
 		return err
 	}
 	for _, w := range ev.closed {
@@ -327,11 +441,7 @@ func (ev *evaluation) save(ctx context.Context) error {
 			return err
 		}
 	}
-	keys := make([]store.OpenAlertKey, 0, len(ev.writes))
-	for k := range ev.writes {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b store.OpenAlertKey) int {
+	keys := slices.SortedFunc(maps.Keys(ev.writes), func(a, b store.OpenAlertKey) int {
 		return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Device, b.Device))
 	})
 	for _, k := range keys {
@@ -341,6 +451,13 @@ func (ev *evaluation) save(ctx context.Context) error {
 	}
 	return nil
 }
+
+func compareStateKeys(a, b store.RuleStateKey) int {
+	return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Rule, b.Rule))
+}
+
+// stampOf is a time as an alert's note says it.
+func stampOf(t time.Time) string { return t.UTC().Format("2 Jan 15:04:05 UTC") }
 
 // ruleCache keeps parsed rules by id and version, so a batch does not re-read every rule's JSON.
 type ruleCache struct {

@@ -3,8 +3,9 @@ package watch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/vigil-rpm/vigil/alerts"
@@ -15,13 +16,10 @@ import (
 // timersLock is the advisory lock whose holder runs the timers: one instance at a time.
 const timersLock int64 = 0x5669_6769_6c54 // "VigilT"
 
-// maxTier is the last escalation tier of a care team.
-const maxTier = int(rpm.TierSenior)
-
-// RunTimers runs the clock-driven checks — no data, escalation, the end of a snooze — every Tick
-// while this instance leads (one instance at a time), until ctx ends. Everything they need is in
-// the database, so a new leader, or a restarted one, fires what fell due meanwhile at its first
-// check.
+// RunTimers runs the clock-driven checks — devices not reporting, low on battery or with a fast
+// clock, no data, escalation, the end of a snooze — every Tick while this instance leads (one
+// instance at a time), until ctx ends. Everything they need is in the database, so a new leader,
+// or a restarted one, fires what fell due meanwhile at its first check.
 func (e *Engine) RunTimers(ctx context.Context) {
 	e.store.Lead(ctx, timersLock, e.opts.Tick, func(ctx context.Context) {
 		t := time.NewTicker(e.opts.Tick)
@@ -42,28 +40,38 @@ func (e *Engine) RunTimers(ctx context.Context) {
 // CheckTimers does one round of the clock-driven checks at the engine's now.
 func (e *Engine) CheckTimers(ctx context.Context) error {
 	now := e.opts.Now()
-	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkSilence(ctx, now), e.resolveOrphans(ctx))
+	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkDevices(ctx, now), e.resolveOrphans(ctx, now))
 }
 
-// resolveOrphans resolves no-data alerts of devices taken off the patient, or out of service.
-func (e *Engine) resolveOrphans(ctx context.Context) error {
+// onLockedAlert runs step on one alert under its patient's alert lock, reloaded: the timers'
+// "lock, reload, step, save". step returns the alert to save with its events, or ok false when
+// there is nothing to do any more (someone acted meanwhile).
+func (e *Engine) onLockedAlert(ctx context.Context, a rpm.Alert, step func(al rpm.Alert, now time.Time) (rpm.Alert, []rpm.AlertEvent, bool)) error {
+	return e.store.InAlertTx(ctx, []string{a.PatientID}, func(tx *store.AlertTx) error {
+		al, err := tx.LockedAlert(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		next, events, ok := step(al, e.txNow(tx))
+		if !ok {
+			return nil
+		}
+		_, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: next, Events: events})
+		return err
+	})
+}
+
+// resolveOrphans resolves technical alerts of devices taken off the patient, or out of service.
+func (e *Engine) resolveOrphans(ctx context.Context, _ time.Time) error {
 	orphans, err := e.store.OrphanedNoData(ctx)
 	if err != nil {
 		return err
 	}
 	for _, o := range orphans {
-		err := e.store.InAlertTx(ctx, []string{o.PatientID}, func(tx *store.AlertTx) error {
-			al, err := tx.LockedAlert(ctx, o.ID)
-			if err != nil {
-				return err
-			}
-			next, ev, err := lifecycleOf(al).AutoResolve(tx.Now())
-			if err != nil {
-				return nil // resolved meanwhile
-			}
+		err := e.onLockedAlert(ctx, o, func(al rpm.Alert, now time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
+			next, ev, err := lifecycleOf(al).AutoResolve(now)
 			ev.Note = "the device is no longer on this patient, or out of service"
-			_, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}})
-			return err
+			return withLifecycle(al, next), []rpm.AlertEvent{eventOf(ev)}, err == nil
 		})
 		if err != nil {
 			return err
@@ -72,25 +80,20 @@ func (e *Engine) resolveOrphans(ctx context.Context) error {
 	return nil
 }
 
-// escalate moves firing alerts nobody acknowledged within the team's window to the next tier.
+// escalate moves firing alerts nobody acknowledged within the team's window to the next tier that
+// has someone on it, and says so on the alert when no one higher has.
 func (e *Engine) escalate(ctx context.Context, now time.Time) error {
-	due, err := e.store.DueEscalations(ctx, now, maxTier)
+	due, err := e.store.DueEscalations(ctx, now)
 	if err != nil {
 		return err
 	}
 	for _, d := range due {
-		err := e.store.InAlertTx(ctx, []string{d.Alert.PatientID}, func(tx *store.AlertTx) error {
-			al, err := tx.LockedAlert(ctx, d.Alert.ID)
-			if err != nil {
-				return err
-			}
-			next, ev, ok := lifecycleOf(al).Escalate(now, d.Window, maxTier)
-			if !ok {
-				return nil // acknowledged or escalated meanwhile
-			}
-			ev.Note = fmt.Sprintf("not acknowledged within %s: now tier %d", shortDuration(d.Window), next.Tier)
-			_, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}})
-			return err
+		err := e.onLockedAlert(ctx, d.Alert, func(al rpm.Alert, _ time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
+			next, ev, ok := lifecycleOf(al).Escalate(now, d.Window, d.Staffed)
+			stuck := next.Tier == al.Tier
+			al = withLifecycle(al, next)
+			al.EscalationStuck = stuck
+			return al, []rpm.AlertEvent{eventOf(ev)}, ok
 		})
 		if err != nil {
 			return err
@@ -106,99 +109,163 @@ func (e *Engine) endSnoozes(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, a := range ended {
-		err := e.store.InAlertTx(ctx, []string{a.PatientID}, func(tx *store.AlertTx) error {
-			al, err := tx.LockedAlert(ctx, a.ID)
-			if err != nil {
-				return err
-			}
+		err := e.onLockedAlert(ctx, a, func(al rpm.Alert, _ time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
 			next, ev, ok := lifecycleOf(al).SnoozeEnded(now)
+			return withLifecycle(al, next), []rpm.AlertEvent{eventOf(ev)}, ok
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timerKinds are the technical rule kinds the timers check, for want of readings.
+var timerKinds = []string{string(alerts.NoData), string(alerts.NotReporting), string(alerts.LowBattery), string(alerts.ClockSkew)}
+
+// deviceCheck is what the timers watch on one patient: the devices that may need a technical
+// alert, and the codes devices have gone quiet on.
+type deviceCheck struct {
+	devices []store.DeviceWatch
+	feeds   []store.DeviceFeed
+	rules   []rpm.AlertRule
+}
+
+// checkDevices steps the technical rules of the devices that may need them: those quiet for at
+// least the shortest silence of any rule, low on battery, with a fast clock, or with a technical
+// alert open or under way. The silence, charge and skew each rule allows come from the rule in
+// force for the patient.
+func (e *Engine) checkDevices(ctx context.Context, now time.Time) error {
+	stored, err := e.store.RulesOfKinds(ctx, timerKinds)
+	if err != nil || len(stored) == 0 {
+		return err
+	}
+	quiet, noData, battery, skew := time.Time{}, time.Duration(-1), 0.0, time.Duration(1<<62)
+	for _, s := range stored {
+		r, ok := e.rule(s)
+		switch {
+		case !ok:
+		case r.Kind == alerts.NotReporting:
+			quiet = maxTime(quiet, now.Add(-r.MinSilence))
+		case r.Kind == alerts.NoData && (noData < 0 || r.Silence < noData):
+			noData = r.Silence
+		case r.Kind == alerts.LowBattery:
+			battery = max(battery, r.Limit)
+		case r.Kind == alerts.ClockSkew:
+			skew = min(skew, r.Skew)
+		}
+	}
+	byPatient := map[string]*deviceCheck{}
+	check := func(p string, rules []rpm.AlertRule) *deviceCheck {
+		if byPatient[p] == nil {
+			byPatient[p] = &deviceCheck{rules: rules}
+		}
+		return byPatient[p]
+	}
+	devices, rules, err := e.store.WatchedDevices(ctx, quiet, battery, skew)
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		c := check(d.Patient, rules[d.Patient])
+		c.devices = append(c.devices, d)
+	}
+	if noData >= 0 {
+		feeds, rules, err := e.store.DeviceFeeds(ctx, now.Add(-noData))
+		if err != nil {
+			return err
+		}
+		for _, f := range feeds {
+			c := check(f.Patient, rules[f.Patient])
+			c.feeds = append(c.feeds, f)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(byPatient)) {
+		if err := e.checkPatientDevices(ctx, p, byPatient[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPatientDevices steps one patient's technical rules for the devices in c, under the
+// patient's alert lock.
+func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *deviceCheck) error {
+	return e.store.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
+		sc, err := tx.Load(ctx, false)
+		if err != nil {
+			return err
+		}
+		ev := e.evaluation(tx, sc)
+		for _, s := range sc.Rules[patient] {
+			rule, ok := e.rule(s)
 			if !ok {
-				return nil
+				continue
 			}
-			_, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: []rpm.AlertEvent{eventOf(ev)}})
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkSilence raises a no-data alert for each assigned device that has not sent a code a no-data
-// rule watches for the rule's silence.
-func (e *Engine) checkSilence(ctx context.Context, now time.Time) error {
-	// Only devices quiet for at least the shortest silence of any no-data rule can be due.
-	noData, err := e.store.NoDataRules(ctx)
-	if err != nil {
-		return err
-	}
-	shortest := time.Duration(-1)
-	for _, s := range noData {
-		if r, ok := e.rule(s); ok && (shortest < 0 || r.Silence < shortest) {
-			shortest = r.Silence
-		}
-	}
-	if shortest < 0 {
-		return nil
-	}
-	feeds, rules, err := e.store.DeviceFeeds(ctx, now.Add(-shortest))
-	if err != nil {
-		return err
-	}
-	type silent struct {
-		feed store.DeviceFeed
-		rule alerts.Rule
-	}
-	byPatient := map[string][]silent{}
-	for _, f := range feeds {
-		for _, s := range rules[f.Patient] {
-			r, ok := e.rule(s)
-			if ok && r.Kind == alerts.NoData && r.Code == f.Code && r.Silent(time.Time{}, f.Since, now) {
-				byPatient[f.Patient] = append(byPatient[f.Patient], silent{f, r})
-			}
-		}
-	}
-	for patient, list := range byPatient {
-		err := e.store.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
-			sc, err := tx.Load(ctx, nil)
-			if err != nil {
-				return err
-			}
-			for _, s := range list {
-				key := store.OpenAlertKey{Patient: patient, Rule: s.rule.ID, Device: s.feed.Device}
-				if _, open := sc.Open[key]; open {
-					continue
-				}
-				l, ev := alerts.Open(now, s.rule.Severity, "")
-				al := withLifecycle(rpm.Alert{PatientID: patient, RuleID: s.rule.ID, RuleKind: string(s.rule.Kind),
-					Code: s.rule.Code, DeviceID: s.feed.Device, Summary: s.rule.Summary(0), TriggerCount: 1}, l)
-				ev.Note = "last reading " + s.feed.Since.UTC().Format(time.RFC3339)
-				if _, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{eventOf(ev)}}); err != nil {
-					return err
+			for _, d := range c.devices {
+				if o, summary, ok := observeDevice(rule, d, ev.now); ok {
+					ev.observeDevice(patient, rule, d.Device, o, summary)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			for _, f := range c.feeds {
+				if rule.Kind == alerts.NoData && rule.Code == f.Code {
+					silent := rule.Silent(time.Time{}, f.Since, ev.now)
+					ev.observeDevice(patient, rule, f.Device, alerts.Observation{At: ev.now, Breach: silent, Clear: !silent},
+						rule.Summary(0)+"; last reading "+stampOf(f.Since))
+				}
+			}
 		}
-	}
-	return nil
+		return ev.save(ctx)
+	})
 }
 
-// ReevaluateNEWS2 scores the patient now and fires or resolves the NEWS2 rule's alert — after a
-// clinician records oxygen or consciousness, or changes the SpO₂ scale.
+// observeDevice is a timer rule's observation of one device at now, with the alert's summary; ok
+// is false for a rule that does not look at devices this way.
+func observeDevice(rule alerts.Rule, d store.DeviceWatch, now time.Time) (alerts.Observation, string, bool) {
+	switch rule.Kind {
+	case alerts.NotReporting:
+		last := maxTime(d.LastReadingAt, d.Since)
+		silent := now.Sub(last) >= rule.SilenceFor(d.Interval())
+		summary := rule.Summary(0) + ": nothing since " + stampOf(last) + ", expected every " + shortDuration(d.Interval())
+		return alerts.Observation{At: now, Breach: silent, Clear: !silent}, summary, true
+	case alerts.LowBattery:
+		if d.Battery == nil {
+			return alerts.Observation{}, "", false
+		}
+		return rule.ObserveBattery(*d.Battery, now), rule.Summary(*d.Battery), true
+	case alerts.ClockSkew:
+		if d.ClockAhead == nil {
+			return alerts.Observation{}, "", false
+		}
+		return rule.ObserveClock(*d.ClockAhead, now), rule.Summary(d.ClockAhead.Seconds()), true
+	}
+	return alerts.Observation{}, "", false
+}
+
+// observeDevice steps a per-device rule's episode of one device and applies what it did. A
+// condition that simply goes on is not written again each tick.
+func (ev *evaluation) observeDevice(patient string, rule alerts.Rule, device string, o alerts.Observation, summary string) {
+	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
+	st := ev.state(key)
+	dev, tr := rule.Step(st.Device(device), o)
+	ev.states[key] = st.WithDevice(device, dev)
+	if tr != alerts.Retrigger {
+		ev.apply(ev.keyOf(patient, rule, device), rule, tr, o.At, device, summary, rule.Severity)
+	}
+}
+
+// ReevaluateNEWS2 scores the patient now and steps the NEWS2 rule's episode — after a clinician
+// records oxygen or consciousness, or changes the SpO₂ scale.
 func (e *Engine) ReevaluateNEWS2(ctx context.Context, patientID string) error {
 	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
-		sc, err := tx.Load(ctx, news2Codes)
+		sc, err := tx.Load(ctx, true)
 		if err != nil {
 			return err
 		}
-		ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
+		ev := e.evaluation(tx, sc)
 		for _, s := range sc.Rules[patientID] {
 			if r, ok := e.rule(s); ok && r.Kind == alerts.NEWS2Rule {
-				ev.news2(patientID, r, tx.Now())
+				ev.news2(patientID, r, ev.now)
 			}
 		}
 		return ev.save(ctx)
@@ -216,15 +283,22 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // RulesChanged resolves the patient's open alerts whose rule is no longer in force, at once after
 // a clinician switches a rule off or replaces it (the next reading would, too).
 func (e *Engine) RulesChanged(ctx context.Context, patientID string) error {
 	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
-		sc, err := tx.Load(ctx, nil)
+		sc, err := tx.Load(ctx, false)
 		if err != nil {
 			return err
 		}
-		ev := &evaluation{engine: e, tx: tx, scope: sc, open: sc.Open, now: tx.Now()}
+		ev := e.evaluation(tx, sc)
 		ev.closeRetired(patientID)
 		return ev.save(ctx)
 	})

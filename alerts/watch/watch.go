@@ -1,28 +1,33 @@
 // Package watch runs Vigil's alert rules against the database: it evaluates stored readings inside
-// the transaction that stores them (exactly once per reading), runs the clock-driven checks — no
-// data, escalation, the end of a snooze — in one instance at a time, applies clinicians' actions,
-// and delivers alert events to the care teams' webhooks. The rules themselves are the alerts
-// package's pure logic.
+// the transaction that stores them (exactly once per reading, late ones replayed in order), runs
+// the clock-driven checks — devices not reporting, low on battery or with a fast clock, no data,
+// escalation, the end of a snooze — in one instance at a time, applies clinicians' actions, scores
+// NEWS2 for every screen with one freshness policy, and delivers alert events to the care teams'
+// webhooks. The rules themselves are the alerts package's pure logic.
 package watch
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/store"
 )
 
 // Options tunes the engine. Zero values take the defaults.
 type Options struct {
-	// NEWS2Freshness is how old a reading may be and still count towards NEWS2 (default 1 hour);
-	// AssessmentFreshness the same for a clinician's oxygen and consciousness entries (12 hours).
-	NEWS2Freshness      time.Duration
-	AssessmentFreshness time.Duration
-	// Tick is how often the timers look for due no-data alerts, escalations and snoozes (10 s).
+	// Freshness is the NEWS2 freshness policy (alerts.DefaultFreshness when zero): the engine's
+	// evaluations and every screen that asks it for a score use the same.
+	Freshness alerts.Freshness
+	// Tick is how often the timers look for due technical alerts, escalations and snoozes (10 s).
 	Tick time.Duration
-	Now  func() time.Time
-	Log  *slog.Logger
+	// Now, if set, is the engine's clock for everything, evaluations included (a simulation's
+	// virtual clock). Unset, evaluations inside a transaction use the database's clock and the
+	// timers the process's.
+	Now func() time.Time
+	Log *slog.Logger
 	// WebhookPoll is how often RunWebhooks looks for due deliveries when nothing wakes it sooner
 	// (2 s); HTTPClient sends them (default: a 10 s timeout). Redirects are never followed.
 	WebhookPoll time.Duration
@@ -31,28 +36,82 @@ type Options struct {
 
 // Engine is the alert engine over one store.
 type Engine struct {
-	store *store.Store
-	opts  Options
-	log   *slog.Logger
-	cache ruleCache
+	store   *store.Store
+	opts    Options
+	log     *slog.Logger
+	cache   ruleCache
+	virtual bool // opts.Now was given: it is the clock of evaluations too
 }
 
 // New returns the engine.
 func New(st *store.Store, opts Options) *Engine {
-	if opts.NEWS2Freshness == 0 {
-		opts.NEWS2Freshness = time.Hour
-	}
-	if opts.AssessmentFreshness == 0 {
-		opts.AssessmentFreshness = 12 * time.Hour
+	if opts.Freshness.Measured == nil && opts.Freshness.Default == 0 {
+		opts.Freshness = alerts.DefaultFreshness()
 	}
 	if opts.Tick == 0 {
 		opts.Tick = 10 * time.Second
 	}
+	virtual := opts.Now != nil
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Engine{store: st, opts: opts, log: opts.Log}
+	return &Engine{store: st, opts: opts, log: opts.Log, virtual: virtual}
+}
+
+// txNow is the clock of what a transaction saves: the database's, unless the engine runs on a
+// clock of its own.
+func (e *Engine) txNow(tx *store.AlertTx) time.Time {
+	if e.virtual {
+		return e.opts.Now()
+	}
+	return tx.Now()
+}
+
+// Freshness is the engine's NEWS2 freshness policy.
+func (e *Engine) Freshness() alerts.Freshness { return e.opts.Freshness }
+
+// NEWS2 scores a patient's inputs at now under the engine's freshness policy. Every screen scores
+// through here (or NEWS2Of), and the engine's own evaluation does the same, so the census and the
+// alerts cannot disagree. Nil inputs (an unknown patient) score as no data.
+func (e *Engine) NEWS2(in *store.NEWS2Inputs, now time.Time) alerts.NEWS2 {
+	if in == nil {
+		in = &store.NEWS2Inputs{}
+	}
+	return alerts.ScoreNEWS2(alerts.NEWS2Input{Latest: in.Latest, Assessments: in.Assessments, Scale2: in.Scale2}, now, e.opts.Freshness)
+}
+
+// NEWS2Of loads and scores the patients' NEWS2 at now. The caller has authorised every patient.
+func (e *Engine) NEWS2Of(ctx context.Context, patientIDs []string, now time.Time) (map[string]alerts.NEWS2, error) {
+	inputs, err := e.store.NEWS2Inputs(ctx, patientIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]alerts.NEWS2, len(inputs))
+	for id, in := range inputs {
+		out[id] = e.NEWS2(in, now)
+	}
+	return out, nil
+}
+
+// Silences returns, for each patient, the not-reporting rule in force — how long a device may go
+// without a reading before it counts as silent — or Vigil's default where the patient has it
+// switched off, so that a screen never calls a silent device "reporting".
+func (e *Engine) Silences(ctx context.Context, patientIDs []string) (map[string]alerts.Rule, error) {
+	rules, err := e.store.RulesForPatients(ctx, patientIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]alerts.Rule, len(patientIDs))
+	for _, p := range patientIDs {
+		out[p] = alerts.DefaultNotReporting
+		for _, s := range rules[p] {
+			if r, ok := e.rule(s); ok && r.Kind == alerts.NotReporting {
+				out[p] = r
+			}
+		}
+	}
+	return out, nil
 }

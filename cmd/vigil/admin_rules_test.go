@@ -85,13 +85,14 @@ func TestAdminEditsAHospitalDefault(t *testing.T) {
 		t.Errorf("a patient's rules after the change: %d\n%.400s", got.status, got.body)
 	}
 
+	switchedOff := strings.Count(admin.get("/admin/rules").body, "Switched off:") // the defaults Vigil ships switched off
 	off := url.Values{"_csrf": {token}, "rule": {def}, "action": {"off"}, "reason": {"Trial without it"}}
-	if got := admin.post("/admin/rules", off); got.status != http.StatusOK || !strings.Contains(got.body, "Switched off:") {
+	if got := admin.post("/admin/rules", off); got.status != http.StatusOK || strings.Count(got.body, "Switched off:") != switchedOff+1 {
 		t.Errorf("switching off: %d", got.status)
 	}
 	d.id(t, `SELECT id::text FROM alert_rules WHERE id = $1 AND NOT enabled AND change_reason = 'Trial without it'`, def)
 	off.Set("action", "on")
-	if got := admin.post("/admin/rules", off); got.status != http.StatusOK || strings.Contains(got.body, "Switched off:") {
+	if got := admin.post("/admin/rules", off); got.status != http.StatusOK || strings.Count(got.body, "Switched off:") != switchedOff {
 		t.Errorf("switching on: %d", got.status)
 	}
 	d.id(t, `SELECT id::text FROM alert_rules WHERE id = $1 AND enabled AND params->>'limit' = '38'`, def)
@@ -160,7 +161,7 @@ func TestAdminTeamOverride(t *testing.T) {
 
 	// A clinician's override for one patient overrides the team's rule.
 	if got := kim.post(cardio, url.Values{"_csrf": {kimToken}, "rule": {override}, "action": {"save"}, "severity": {"high"},
-		"unit": {"/min"}, "limit": {"35"}, "clear": {"40"}, "reason": {"Pacemaker at 50"}}); got.status != http.StatusOK ||
+		"unit": {"/min"}, "limit": {"35"}, "for": {"2m"}, "clear": {"40"}, "reason": {"Pacemaker at 50"}}); got.status != http.StatusOK ||
 		!strings.Contains(got.body, "below 35") || strings.Contains(got.body, "below 45") {
 		t.Fatalf("the patient's override: %d\n%.400s", got.status, got.body)
 	}

@@ -107,7 +107,7 @@ func TestAlertAPI(t *testing.T) {
 		}
 	}
 	var kimList struct{ Alerts []alertJSONBody }
-	kim.jsonRequest(http.MethodGet, "/api/v1/alerts?state=firing&patient="+rivera, "", nil, &kimList)
+	kim.jsonRequest(http.MethodGet, "/api/v1/alerts?state=firing&category=clinical&patient="+rivera, "", nil, &kimList)
 	if len(kimList.Alerts) != 1 || kimList.Alerts[0].PatientName != "Pat Rivera" || kimList.Alerts[0].Severity != "high" ||
 		kimList.Alerts[0].Patient != rivera || kimList.Alerts[0].State != "firing" {
 		t.Errorf("nurse.kim's firing alerts of Pat Rivera: %+v", kimList.Alerts)
@@ -117,6 +117,9 @@ func TestAlertAPI(t *testing.T) {
 	}
 	if code := kim.jsonRequest(http.MethodGet, "/api/v1/alerts?state=bogus", "", nil, nil); code != http.StatusBadRequest {
 		t.Errorf("state=bogus: %d", code)
+	}
+	if code := kim.jsonRequest(http.MethodGet, "/api/v1/alerts?category=bogus", "", nil, nil); code != http.StatusBadRequest {
+		t.Errorf("category=bogus: %d", code)
 	}
 	if code := lee.jsonRequest(http.MethodGet, "/api/v1/alerts?patient="+rivera, "", nil, nil); code != http.StatusNotFound {
 		t.Errorf("nurse.lee asking for Pat Rivera's alerts: %d, want 404", code)

@@ -97,11 +97,11 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hub := live.NewHub()
-	relay := live.NewRelay(hub, live.PGBus{Store: st}, st, opts.Log)
-	opts.Intake.Log = opts.Log
-	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
 	opts.Alerts.Log = opts.Log
 	engine := watch.New(st, opts.Alerts)
+	relay := live.NewRelay(hub, live.PGBus{Store: st}, st, engine, opts.Log)
+	opts.Intake.Log = opts.Log
+	opts.Intake.Consumers = append(opts.Intake.Consumers, relay)
 	opts.Intake.Evaluator = engine
 	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
@@ -109,7 +109,6 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 		LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
 		AssetURL: assets.URL, Log: opts.Log,
 	})
-	relay.FollowUp = h.NEWS2Frames
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,
 		Secure: opts.Sessions.Secure, TrustedProxies: opts.TrustedProxies, OnShutdown: hub.CloseAll,

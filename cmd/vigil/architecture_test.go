@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -34,7 +37,7 @@ var allowedImports = map[string][]string{
 	"auth/provider":    {},
 	"ingest":           {"rpm", "store", "alerts", "live"},
 	"ingest/devicesim": {"rpm"},
-	"live":             {"rpm", "store"},
+	"live":             {"alerts", "rpm", "store"},
 	"fhir":             {"rpm"},
 }
 
@@ -119,5 +122,60 @@ func TestImportCheckCatchesViolations(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// news2Scorers are the only packages that may call alerts.ScoreNEWS2: the alert engine, which
+// every screen asks for a score (watch.Engine.NEWS2), so the census and the alerts agree.
+var news2Scorers = []string{"alerts", "alerts/watch"}
+
+// news2Scoring lists the non-test Go files under root, outside news2Scorers, that score NEWS2
+// themselves.
+func news2Scoring(t *testing.T, root string) []string {
+	t.Helper()
+	var bad []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		if slices.Contains(news2Scorers, filepath.ToSlash(rel)) {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(src, []byte("ScoreNEWS2(")) {
+			bad = append(bad, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// TestNEWS2IsScoredInOnePlace: NEWS2 is scored by the alerts package, through the engine, and
+// nowhere else; and the live relay never calls back into the handlers for it.
+func TestNEWS2IsScoredInOnePlace(t *testing.T) {
+	if bad := news2Scoring(t, "../.."); len(bad) > 0 {
+		t.Errorf("NEWS2 scored outside %v: %v", news2Scorers, bad)
+	}
+	imports := moduleImports(t)
+	if slices.Contains(imports["live"], module+"/handlers") || slices.Contains(allowedImports["live"], "handlers") {
+		t.Error("live may not import handlers")
+	}
+	// The check can fail: a file of another package that scores is found.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "handlers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "handlers", "x.go"), []byte("package handlers\nvar _ = alerts.ScoreNEWS2(in, now, f)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if bad := news2Scoring(t, dir); len(bad) != 1 {
+		t.Errorf("the check missed a scorer in handlers: %v", bad)
 	}
 }

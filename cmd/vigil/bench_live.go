@@ -38,8 +38,8 @@ type benchDashboard struct {
 }
 
 type alertArrival struct {
-	at    time.Time
-	state string
+	at        time.Time
+	state, id string
 }
 
 // liveLatency connects the dashboards, runs intake at half its maximum, and measures reading →
@@ -162,6 +162,7 @@ var (
 	alertFrame    = []byte(`{"type":"alert"`)
 	atKey         = []byte(`"at":"`)
 	stateKey      = []byte(`"state":"`)
+	alertIDKey    = []byte(`"alert":{"id":"`)
 	glucoseKey    = []byte(`"code":"2339-0"`)
 )
 
@@ -200,56 +201,68 @@ func (d *benchDashboard) read(recording *atomic.Bool) {
 				continue
 			}
 			state, _, _ := bytes.Cut(frame[i+len(stateKey):], []byte(`"`))
+			var id []byte
+			if j := bytes.Index(frame, alertIDKey); j >= 0 {
+				id, _, _ = bytes.Cut(frame[j+len(alertIDKey):], []byte(`"`))
+			}
 			select {
-			case d.alerts <- alertArrival{at: now, state: string(state)}:
+			case d.alerts <- alertArrival{at: now, state: string(state), id: string(id)}:
 			default:
 			}
 		}
 	}
 }
 
-// alertLatency posts, Alerts times, a glucose of 58 mg/dL (below the default rule's 70, which
-// fires at once) and waits for the alert frame on the dashboard; then a normal glucose, which
-// resolves the alert, so the next low one opens a new alert.
+// alertLatency posts, Alerts times, a glucose of 58 mg/dL (below the default rule's 70, a critical
+// limit that fires at once) and waits for the alert frame on the dashboard; then a normal glucose,
+// and a clinician resolves the alert through the API (a high alert stays latched until someone
+// does), so the next low one opens a new alert.
 func (b *benchRun) alertLatency(ctx context.Context, d *benchDashboard) ([]int64, error) {
 	c := newIntakeConn(b.addr)
 	defer c.close()
+	clinician := b.clinicians[b.hospital.teams[0].clinicians[0]]
 	var lat []int64
 	var body []byte
 	for range b.opts.Size.Alerts {
-		for _, step := range []struct {
-			value, state string
-		}{{"58", "firing"}, {"95", "resolved"}} {
-			start := time.Now()
-			body = appendGlucose(body[:0], b.glucometer, step.value, start)
-			ok, err := c.post(b.glucometer, body, 1)
-			if err != nil || !ok {
+		start := time.Now()
+		for _, value := range []string{"58", "95"} {
+			body = appendGlucose(body[:0], b.glucometer, value, time.Now())
+			if ok, err := c.post(b.glucometer, body, 1); err != nil || !ok {
 				return nil, fmt.Errorf("posting a glucose reading failed (%v)", err)
 			}
-			if err := waitForAlert(ctx, d, step.state); err != nil {
+			if value != "58" {
+				break
+			}
+			id, err := waitForAlert(ctx, d, "firing")
+			if err != nil {
 				return nil, err
 			}
-			if step.state == "firing" {
-				lat = append(lat, d.lastAlert.Sub(start).Microseconds())
+			lat = append(lat, d.lastAlert.Sub(start).Microseconds())
+			if err := clinician.postJSON(ctx, "/api/v1/alerts/"+id+"/resolve", map[string]string{"note": "vigil bench"}, 0, nil); err != nil {
+				return nil, fmt.Errorf("resolving the bench's alert: %w", err)
 			}
+		}
+		if _, err := waitForAlert(ctx, d, "resolved"); err != nil {
+			return nil, err
 		}
 	}
 	return lat, nil
 }
 
-func waitForAlert(ctx context.Context, d *benchDashboard, state string) error {
+// waitForAlert waits for an alert frame in state on the dashboard and returns the alert's id.
+func waitForAlert(ctx context.Context, d *benchDashboard, state string) (string, error) {
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
 		case a := <-d.alerts:
 			if a.state == state {
 				d.lastAlert = a.at
-				return nil
+				return a.id, nil
 			}
 		case <-timeout:
-			return fmt.Errorf("no %s alert frame within 10 s", state)
+			return "", fmt.Errorf("no %s alert frame within 10 s", state)
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		}
 	}
 }

@@ -358,6 +358,63 @@
     while (tbody.rows.length > 300) tbody.deleteRow(-1);
   }
 
+  // ---------- Census: are the devices reporting? ----------
+
+  // Each census row's devices cell carries its devices (id, last reading, silence). A device is
+  // silent once it has sent nothing for its silence, or while a "not reporting" alert of it is
+  // open: the badge says "1 of 3 silent" as time passes, without waiting for a reload.
+  function devicesOf(td) {
+    if (!td._devices) {
+      try { td._devices = JSON.parse(td.dataset.devices || "[]"); } catch { td._devices = []; }
+      td._silentAlerts = td._silentAlerts || new Set();
+    }
+    return td._devices;
+  }
+
+  function pill(cls, icon, text) {
+    const p = el("span", "status-pill " + cls);
+    const i = el("span", "status-icon", icon);
+    i.setAttribute("aria-hidden", "true");
+    p.append(i, " " + text);
+    return p;
+  }
+
+  function refreshDevices(td, now = Date.now()) {
+    const devices = devicesOf(td);
+    const silent = devices.filter((d) => now - d.last >= d.silent_ms || td._silentAlerts.has(d.id)).length;
+    const low = devices.filter((d) => d.low).length;
+    let node;
+    if (!devices.length) node = el("span", "muted", "none");
+    else if (silent) node = pill("status-tech", "!", silent + " of " + devices.length + " silent");
+    else if (low) node = pill("status-tech", "!", low + " low battery");
+    else node = pill("status-ok", "✓", devices.length + " reporting");
+    const text = node.textContent;
+    if (td.textContent.trim() === text.trim()) return;
+    td.replaceChildren(node);
+    flash(td);
+  }
+
+  function devicesCell(row) { return row?.querySelector("td.devices"); }
+
+  // deviceHeard notes that a device of the row just sent a reading.
+  function deviceHeard(row, deviceID) {
+    const td = devicesCell(row);
+    if (!td || !deviceID) return;
+    const d = devicesOf(td).find((x) => x.id === deviceID);
+    if (d) { d.last = Date.now(); refreshDevices(td); }
+  }
+
+  // applyTechnical keeps the census's devices badge in step with not-reporting alerts.
+  function applyTechnical(a) {
+    if (a.kind !== "not_reporting" || !a.device) return;
+    const td = devicesCell(findRow(a.patient));
+    if (!td) return;
+    devicesOf(td);
+    if (a.state === "resolved") td._silentAlerts.delete(a.device);
+    else td._silentAlerts.add(a.device);
+    refreshDevices(td);
+  }
+
   // ---------- Applying frames ----------
 
   // A reading is named by its device and the device's id of it (the readings' primary key): the
@@ -404,7 +461,7 @@
       if (isNaN(ms)) continue;
       const key = readingKey(id, r, ms);
       if (!firstTime(key)) continue;
-      if (row) updateCell(row, r, ms);
+      if (row) { updateCell(row, r, ms); deviceHeard(row, r.device); }
       if (isChartPatient) {
         for (const c of charts) if (c.code === r.code) addLivePoint(c, ms / 1000, r.value);
         if (readingsTable) addReadingRow(r, ms, key);
@@ -470,8 +527,16 @@
     return findRow(id)?.dataset.care === "true";
   }
 
+  // bannerMeta says what views.alertFacts says beside an alert, then its triggers.
   function bannerMeta(a) {
     const parts = [];
+    if (a.late) parts.push("raised late");
+    if (a.recovered_at && a.state === "firing") parts.push("recovered " + utcStamp(parseTime(a.recovered_at)) + ", acknowledge to close");
+    if (a.state !== "resolved") {
+      parts.push(Array.isArray(a.with) && a.with.length
+        ? "with tier " + a.tier + ": " + a.with.join(", ")
+        : "no one at tier " + a.tier + " of the care team");
+    }
     if (a.tier > 1) parts.push("escalated to tier " + a.tier);
     const n = Number.isFinite(a.trigger_count) ? a.trigger_count : 1;
     parts.push(n === 1 ? "1 trigger" : n + " triggers");
@@ -534,7 +599,7 @@
     const list = b?.querySelector(".alert-banner-list");
     if (!list || (b.dataset.patient && b.dataset.patient !== a.patient)) return false;
     const old = byAlert(list, a.id);
-    if (a.state !== "firing") {
+    if (a.state !== "firing" || a.category === "technical") { // technical alerts show with the devices, not here
       if (old) removeBannerItem(old);
       return false;
     }
@@ -630,9 +695,10 @@
   function applyAlert(a) {
     if (!validAlert(a)) return;
     const isNew = applyToBanner(a);
-    applyToCensus(a);
+    if (a.category === "technical") applyTechnical(a);
+    else applyToCensus(a);
     applyToPatientView(a);
-    if (isNew && a.severity === "high" && soundOn()) tone();
+    if (isNew && a.severity === "high" && a.category !== "technical" && soundOn()) tone();
     probe.alerts = (probe.alerts || 0) + 1;
   }
 
@@ -820,6 +886,8 @@
     const tick = () => getCensus()?.querySelectorAll("td.vital").forEach((td) => refreshAge(td));
     tick();
     setInterval(tick, 30000);
+    const deviceTick = () => getCensus()?.querySelectorAll("td.devices").forEach((td) => refreshDevices(td));
+    setInterval(deviceTick, 2000);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
 
     if (chartsSec) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -104,4 +106,39 @@ func (h *Handlers) rerenderPatient(c echo.Context, id, problem string) error {
 	}
 	p.DeviceProblem = problem
 	return render(c, http.StatusUnprocessableEntity, views.Patient(p))
+}
+
+// reportingChoices are the reporting intervals a care plan may set for a device, in the words the
+// page shows; "" is the device kind's usual interval.
+var reportingChoices = []views.Option{
+	{Value: "", Label: "usual for its kind"}, {Value: "10s", Label: "every 10 seconds"}, {Value: "30s", Label: "every 30 seconds"},
+	{Value: "1m", Label: "every minute"}, {Value: "5m", Label: "every 5 minutes"}, {Value: "15m", Label: "every 15 minutes"},
+	{Value: "1h", Label: "every hour"}, {Value: "4h", Label: "every 4 hours"}, {Value: "8h", Label: "every 8 hours"},
+	{Value: "12h", Label: "twice a day"}, {Value: "24h", Label: "once a day"}, {Value: "48h", Label: "every 2 days"},
+	{Value: "168h", Label: "once a week"},
+}
+
+// PatientDeviceInterval sets, for a clinician on the patient's team, how often the care plan
+// expects a device on the patient to report: the not-reporting alert and the census's "silent"
+// follow it. Audited.
+func (h *Handlers) PatientDeviceInterval(c echo.Context) error {
+	id, device := c.Param("patient"), c.Param("device")
+	if _, err := h.authorize(c, id, rpm.ActionDeviceInterval, rpm.AccessCare); err != nil {
+		return err
+	}
+	choice := c.FormValue("every")
+	if !slices.ContainsFunc(reportingChoices, func(o views.Option) bool { return o.Value == choice }) {
+		return h.rerenderPatient(c, id, "Choose how often the device reports from the list.")
+	}
+	var every time.Duration
+	if choice != "" {
+		every, _ = time.ParseDuration(choice)
+	}
+	if err := h.store.SetExpectedInterval(c.Request().Context(), id, device, every); err != nil {
+		return notFoundAs(err, errNotOnPatient)
+	}
+	if err := h.audit(c, rpm.ActionDeviceInterval, id, "device", device); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"#devices")
 }

@@ -67,6 +67,7 @@ func (h *Handlers) patientPage(c echo.Context, id string, access rpm.Access) (vi
 		if p.Grantees, err = h.granteeOptions(ctx); err != nil {
 			return p, err
 		}
+		p.ReportingChoices = reportingChoices
 		if p.Pool, err = h.store.Devices(ctx, store.DeviceFilter{Status: rpm.DeviceActive, Unassigned: true}); err != nil {
 			return p, err
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,13 +18,14 @@ const maxReason = 200
 
 // formOf is a rule's settings as its edit form shows them.
 func formOf(r alerts.Rule) views.RuleForm {
-	f := views.RuleForm{Kind: string(r.Kind), Direction: string(r.Direction), Severity: string(r.Severity), Unit: r.Unit}
+	f := views.RuleForm{Kind: string(r.Kind), Direction: string(r.Direction), Severity: string(r.Severity), Unit: r.Unit,
+		Critical: r.Critical, For: dur(r.For), ClearFor: dur(r.ClearFor)}
+	if r.Repeat > 0 {
+		f.Repeat = strconv.Itoa(r.Repeat)
+	}
 	switch r.Kind {
 	case alerts.Threshold:
-		f.Limit, f.Clear, f.For, f.ClearFor = num(r.Limit), num(r.Clear), dur(r.For), dur(r.ClearFor)
-		if r.Repeat > 0 {
-			f.Repeat = strconv.Itoa(r.Repeat)
-		}
+		f.Limit, f.Clear = num(r.Limit), num(r.Clear)
 	case alerts.RateOfChange:
 		f.Change, f.Within = num(r.Change), dur(r.Within)
 	case alerts.NoData:
@@ -49,6 +51,7 @@ func submittedForm(c echo.Context, base alerts.Rule) views.RuleForm {
 		"silence": &f.Silence, "reason": &f.Reason} {
 		*to = c.FormValue(name)
 	}
+	f.Critical = c.FormValue("critical") != ""
 	return f
 }
 
@@ -66,7 +69,8 @@ func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.A
 		kinds       alerts.Kind
 	}{
 		{"limit", "The limit", false, alerts.Threshold}, {"clear", "The clear limit", false, alerts.Threshold},
-		{"repeat", "Readings in a row", true, alerts.Threshold}, {"change", "The change", false, alerts.RateOfChange},
+		{"repeat", "Readings in a row", true, alerts.Threshold}, {"repeat", "Readings in a row", true, alerts.RateOfChange},
+		{"change", "The change", false, alerts.RateOfChange},
 	} {
 		text := c.FormValue(f.name)
 		if parsed.Kind != f.kinds || text == "" {
@@ -82,11 +86,19 @@ func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.A
 		}
 		params[f.name] = v
 	}
-	for name, kind := range map[string]alerts.Kind{"for": alerts.Threshold, "clear_for": alerts.Threshold,
-		"within": alerts.RateOfChange, "silence": alerts.NoData} {
-		if text := c.FormValue(name); text != "" && parsed.Kind == kind {
-			params[name] = text
+	for _, d := range []struct {
+		name  string
+		kinds []alerts.Kind
+	}{
+		{"for", []alerts.Kind{alerts.Threshold, alerts.RateOfChange}}, {"clear_for", []alerts.Kind{alerts.Threshold, alerts.RateOfChange}},
+		{"within", []alerts.Kind{alerts.RateOfChange}}, {"silence", []alerts.Kind{alerts.NoData}},
+	} {
+		if text := c.FormValue(d.name); text != "" && slices.Contains(d.kinds, parsed.Kind) {
+			params[d.name] = text
 		}
+	}
+	if c.FormValue("critical") != "" && parsed.Kind != alerts.NoData {
+		params["critical"] = true
 	}
 	if parsed.Kind == alerts.Threshold {
 		params["direction"] = parsed.Direction
@@ -97,6 +109,9 @@ func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.A
 	if err != nil {
 		// ParseRule's messages name only the setting, the code and units: safe to show.
 		return rpm.AlertRule{}, alerts.Rule{}, "This rule cannot be saved: " + err.Error() + "."
+	}
+	if r.ClearFor > 0 && r.ClearFor < alerts.MinClearFor {
+		return rpm.AlertRule{}, alerts.Rule{}, "The clear time must be at least 2m: a value back to normal for a moment does not end an episode."
 	}
 	s.Params = r.Params()
 	return s, r, ""

@@ -97,4 +97,5 @@ const (
 	ActionDeviceStatus    = "device.status"
 	ActionDeviceAssign    = "device.assign"
 	ActionDeviceUnassign  = "device.unassign"
+	ActionDeviceInterval  = "device.interval"
 )

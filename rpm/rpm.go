@@ -155,6 +155,17 @@ type Device struct {
 	SignalDBM  *int
 	// Assigned says the device is on a patient now (admins are not told whom).
 	Assigned bool
+	// ExpectedEvery, for a device listed for its patient, is how often the care plan expects a
+	// reading from it (0: the kind's usual, DefaultReportingInterval).
+	ExpectedEvery time.Duration
+}
+
+// ReportingInterval is how often the device is expected to report.
+func (d Device) ReportingInterval() time.Duration {
+	if d.ExpectedEvery > 0 {
+		return d.ExpectedEvery
+	}
+	return DefaultReportingInterval(d.Kind)
 }
 
 // DeviceKinds lists the kinds in the order they are shown.

@@ -16,13 +16,14 @@ const deviceColumns = `d.id, d.serial, d.vendor, d.model, d.kind, d.status, coal
 	d.notes, d.created_at, d.last_seen_at, d.battery, coalesce(d.firmware, ''), d.signal_dbm,
 	EXISTS (SELECT 1 FROM device_assignments a WHERE a.device_id = d.id AND a.ended_at IS NULL)`
 
-func scanDevice(row pgx.Row) (rpm.Device, error) {
+// scanDevice scans deviceColumns and then the extra columns a query adds after them.
+func scanDevice(row pgx.Row, extra ...any) (rpm.Device, error) {
 	var d rpm.Device
 	var lastSeen *time.Time
 	var battery *float32
 	var signal *int16
-	err := row.Scan(&d.ID, &d.Serial, &d.Vendor, &d.Model, (*string)(&d.Kind), (*string)(&d.Status), &d.MAC,
-		(*string)(&d.RiskClass), &d.Notes, &d.CreatedAt, &lastSeen, &battery, &d.Firmware, &signal, &d.Assigned)
+	err := row.Scan(append([]any{&d.ID, &d.Serial, &d.Vendor, &d.Model, (*string)(&d.Kind), (*string)(&d.Status), &d.MAC,
+		(*string)(&d.RiskClass), &d.Notes, &d.CreatedAt, &lastSeen, &battery, &d.Firmware, &signal, &d.Assigned}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rpm.Device{}, ErrNotFound
 	}
@@ -246,4 +247,26 @@ func (s *Store) LiveCredentials(ctx context.Context, hashes [][]byte) (map[strin
 		return nil, fmt.Errorf("store: check device credentials: %w", err)
 	}
 	return out, nil
+}
+
+// SetExpectedInterval records how often the care plan expects the device on the patient to report
+// (every; 0 for the device kind's usual interval): the not-reporting alert and the census count
+// from it. ErrNotFound when the device is not on the patient now.
+func (s *Store) SetExpectedInterval(ctx context.Context, patientID, deviceID string, every time.Duration) error {
+	if !rpm.IsID(patientID) || !rpm.IsID(deviceID) {
+		return ErrNotFound
+	}
+	var interval *time.Duration
+	if every > 0 {
+		interval = &every
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE device_assignments SET expected_interval = $3
+		WHERE patient_id = $1 AND device_id = $2 AND ended_at IS NULL`, patientID, deviceID, interval)
+	if err != nil {
+		return fmt.Errorf("store: set expected interval: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -60,14 +61,27 @@ func (s *Store) PatientTeams(ctx context.Context, patientID string) ([]TeamWithM
 	return collectTeams(rows)
 }
 
-// PatientDevices returns the devices assigned to a patient now, with their reported status.
+// PatientDevices returns the devices assigned to a patient now, with their reported status and
+// how often the care plan expects each to report.
 func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Device, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+deviceColumns+`
+		SELECT `+deviceColumns+`, coalesce(a.expected_interval, '0')
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id
 		WHERE a.patient_id = $1 AND a.ended_at IS NULL
 		ORDER BY d.kind, d.serial`, patientID)
-	return collectDevices(rows, err)
+	if err != nil {
+		return nil, fmt.Errorf("store: patient devices: %w", err)
+	}
+	devices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Device, error) {
+		var every time.Duration
+		d, err := scanDevice(row, &every)
+		d.ExpectedEvery = every
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: patient devices: %w", err)
+	}
+	return devices, nil
 }
 
 // DemoPatientIDs lists the ids of the demo hospital's patients present in the database, by MRN:

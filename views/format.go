@@ -180,3 +180,23 @@ func ago(now, t time.Time) string {
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + " d ago"
 }
+
+// everyValue is an expected reporting interval as the care-plan select's value ("" for the kind's
+// usual): "24h", "10s", "5m".
+func everyValue(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+// everyWords says an interval in words: "every 10 s", "every 24 h".
+func everyWords(d time.Duration) string {
+	v := everyValue(d)
+	return "every " + v[:len(v)-1] + " " + v[len(v)-1:]
+}

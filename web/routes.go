@@ -52,6 +52,7 @@ func (s *Server) routes(cfg Config) {
 	app.GET("/live", h.Live, signedIn)
 	app.POST("/patients/:patient/devices", h.PatientDeviceAssign, signedIn)
 	app.POST("/patients/:patient/devices/:device/end", h.PatientDeviceEnd, signedIn)
+	app.POST("/patients/:patient/devices/:device/interval", h.PatientDeviceInterval, signedIn)
 	app.GET("/alerts", h.AlertInbox, signedIn)
 	app.GET("/alerts/:alert", h.AlertPage, signedIn)
 	app.POST("/alerts/:alert/acknowledge", h.AlertAcknowledge, signedIn)

@@ -14,7 +14,7 @@ const lowPulseDefault = `SELECT id::text FROM alert_rules WHERE scope = 'hospita
 // ruleForm is a low-pulse rule's edit form, with changes (name, value, name, value…).
 func ruleForm(token, rule string, changes ...string) url.Values {
 	v := url.Values{"_csrf": {token}, "rule": {rule}, "action": {"save"}, "severity": {"high"}, "unit": {"/min"},
-		"limit": {"38"}, "for": {"2m"}, "clear": {"43"}, "clear_for": {"1m"}, "reason": {"Hospital policy AR-12"}}
+		"limit": {"38"}, "for": {"2m"}, "clear": {"43"}, "clear_for": {"2m"}, "reason": {"Hospital policy AR-12"}}
 	for i := 0; i < len(changes); i += 2 {
 		v.Set(changes[i], changes[i+1])
 	}

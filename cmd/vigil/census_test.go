@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,4 +69,40 @@ func TestCensusPutsTheSickestFirst(t *testing.T) {
 		strings.Contains(view.body, "banner-alert") {
 		t.Errorf("the patient view lacks NEWS2 parameters or the alert history")
 	}
+}
+
+// TestCarePlanReportingInterval: a clinician on the patient's team sets how often a device is
+// expected to report (the not-reporting alert and the census count from it); the change is
+// audited; a value not on the list, or a device not on the patient, is refused.
+func TestCarePlanReportingInterval(t *testing.T) {
+	d := startDemo(t)
+	ctx := context.Background()
+	patient := d.patientID(t, "H1000006")
+	devices, err := d.store.PatientDevices(ctx, patient)
+	if err != nil || len(devices) == 0 {
+		t.Fatal(devices, err)
+	}
+	device := devices[0].ID
+	kim := d.browser(t)
+	token := csrfToken(t, kim.signIn("nurse.kim", "vigil-demo").body)
+	path := "/patients/" + patient + "/devices/" + device + "/interval"
+	if got := kim.post(path, url.Values{"_csrf": {token}, "every": {"12h"}}); got.status != http.StatusOK || !strings.Contains(got.body, "expected every 12 h") {
+		t.Fatalf("setting twice a day: %d\n%.300s", got.status, got.body)
+	}
+	d.id(t, `SELECT id::text FROM device_assignments WHERE device_id = $1 AND ended_at IS NULL AND expected_interval = '12 hours'`, device)
+	if n := d.auditCount(t, "nurse.kim", "device.interval", patient, true); n != 1 {
+		t.Errorf("audited %d times", n)
+	}
+	if got := kim.post(path, url.Values{"_csrf": {token}, "every": {"7s"}}); got.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(got.body, "Choose how often the device reports from the list.") {
+		t.Errorf("a value not on the list: %d", got.status)
+	}
+	other := "/patients/" + d.patientID(t, "H1000005") + "/devices/" + device + "/interval"
+	if got := kim.post(other, url.Values{"_csrf": {token}, "every": {"24h"}}); got.status != http.StatusNotFound {
+		t.Errorf("a device not on the patient: %d", got.status)
+	}
+	if got := kim.post(path, url.Values{"_csrf": {token}, "every": {""}}); got.status != http.StatusOK {
+		t.Errorf("back to the kind's usual: %d", got.status)
+	}
+	d.id(t, `SELECT id::text FROM device_assignments WHERE device_id = $1 AND ended_at IS NULL AND expected_interval IS NULL`, device)
 }

@@ -27,7 +27,7 @@ func TestPatientThresholds(t *testing.T) {
 	}
 	form := func(changes ...string) url.Values {
 		v := url.Values{"_csrf": {token}, "rule": {def}, "action": {"save"}, "severity": {"high"}, "unit": {"/min"},
-			"limit": {"35"}, "for": {"2m"}, "clear": {"40"}, "clear_for": {"1m"}, "reason": {"Resting pulse 48"}}
+			"limit": {"35"}, "for": {"2m"}, "clear": {"40"}, "clear_for": {"2m"}, "reason": {"Resting pulse 48"}}
 		for i := 0; i < len(changes); i += 2 {
 			v.Set(changes[i], changes[i+1])
 		}
@@ -46,6 +46,8 @@ func TestPatientThresholds(t *testing.T) {
 		{"missing reason", "reason", " ", "Say why this patient needs this change"},
 		{"limit not a number", "limit", "thirty", "The limit must be a number."},
 		{"bad duration", "for", "two minutes", "for is not a duration such as 2m or 72h"},
+		{"no onset confirmation", "for", "", "confirm an onset with a duration or readings in a row, or mark the limit critical"},
+		{"a clear time under 2 minutes", "clear_for", "1m", "The clear time must be at least 2m"},
 	} {
 		got := kim.post(base, form(tc.field, tc.value))
 		if got.status != http.StatusUnprocessableEntity || !strings.Contains(got.body, tc.message) {

@@ -361,12 +361,12 @@
   // ---------- Census: are the devices reporting? ----------
 
   // Each census row's devices cell carries its devices (id, last reading, silence). A device is
-  // silent once it has sent nothing for its silence, or while a "not reporting" alert of it is
-  // open: the badge says "1 of 3 silent" as time passes, without waiting for a reload.
+  // silent once it has sent nothing for its silence (the not-reporting rule's, for its expected
+  // interval): the badge says "1 of 3 silent" as time passes, without waiting for a reload, and
+  // "reporting" again as soon as its readings arrive.
   function devicesOf(td) {
     if (!td._devices) {
       try { td._devices = JSON.parse(td.dataset.devices || "[]"); } catch { td._devices = []; }
-      td._silentAlerts = td._silentAlerts || new Set();
     }
     return td._devices;
   }
@@ -381,7 +381,7 @@
 
   function refreshDevices(td, now = Date.now()) {
     const devices = devicesOf(td);
-    const silent = devices.filter((d) => now - d.last >= d.silent_ms || td._silentAlerts.has(d.id)).length;
+    const silent = devices.filter((d) => now - d.last >= d.silent_ms).length;
     const low = devices.filter((d) => d.low).length;
     let node;
     if (!devices.length) node = el("span", "muted", "none");
@@ -402,17 +402,6 @@
     if (!td || !deviceID) return;
     const d = devicesOf(td).find((x) => x.id === deviceID);
     if (d) { d.last = Date.now(); refreshDevices(td); }
-  }
-
-  // applyTechnical keeps the census's devices badge in step with not-reporting alerts.
-  function applyTechnical(a) {
-    if (a.kind !== "not_reporting" || !a.device) return;
-    const td = devicesCell(findRow(a.patient));
-    if (!td) return;
-    devicesOf(td);
-    if (a.state === "resolved") td._silentAlerts.delete(a.device);
-    else td._silentAlerts.add(a.device);
-    refreshDevices(td);
   }
 
   // ---------- Applying frames ----------
@@ -695,8 +684,7 @@
   function applyAlert(a) {
     if (!validAlert(a)) return;
     const isNew = applyToBanner(a);
-    if (a.category === "technical") applyTechnical(a);
-    else applyToCensus(a);
+    if (a.category !== "technical") applyToCensus(a); // technical alerts are the devices badge's business
     applyToPatientView(a);
     if (isNew && a.severity === "high" && a.category !== "technical" && soundOn()) tone();
     probe.alerts = (probe.alerts || 0) + 1;

@@ -4,7 +4,9 @@
 package alerts
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/vigil-rpm/vigil/rpm"
@@ -44,6 +46,36 @@ func DefaultFreshness() Freshness {
 		Default:    time.Hour,
 		Assessment: 12 * time.Hour,
 	}
+}
+
+// freshnessNames are the parameter names ParseFreshness reads.
+var freshnessNames = map[string]string{"respiration": rpm.CodeRespRate, "spo2": rpm.CodeSpO2, "pulse": rpm.CodeHeartRate,
+	"systolic": rpm.CodeSystolicBP, "temperature": rpm.CodeBodyTemp}
+
+// ParseFreshness reads a freshness policy written as the configuration writes it:
+// "respiration=1h,spo2=1h,pulse=1h,systolic=12h,temperature=12h,assessment=12h". A parameter
+// left out keeps its DefaultFreshness; the error names what it cannot read.
+func ParseFreshness(s string) (Freshness, error) {
+	f := DefaultFreshness()
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		d, err := time.ParseDuration(strings.TrimSpace(value))
+		if err != nil || d <= 0 {
+			return f, fmt.Errorf("%q: the freshness must be a positive duration such as 1h", part)
+		}
+		switch name = strings.TrimSpace(name); {
+		case name == "assessment":
+			f.Assessment = d
+		case freshnessNames[name] != "":
+			f.Measured[freshnessNames[name]] = d
+		default:
+			return f, fmt.Errorf("%q: the parameter must be respiration, spo2, pulse, systolic, temperature or assessment", part)
+		}
+	}
+	return f, nil
 }
 
 // For is how long a reading of code counts.

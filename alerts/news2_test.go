@@ -163,3 +163,15 @@ func TestCeilingCountsStaleParametersAtTheirWorst(t *testing.T) {
 		t.Errorf("ceiling of a fresh score %d, want the score itself, 2", c.Score)
 	}
 }
+
+func TestParseFreshness(t *testing.T) {
+	f, err := ParseFreshness("respiration=30m, assessment=6h")
+	if err != nil || f.For(rpm.CodeRespRate) != 30*time.Minute || f.Assessment != 6*time.Hour || f.For(rpm.CodeSystolicBP) != 12*time.Hour {
+		t.Errorf("%+v %v", f, err)
+	}
+	for _, bad := range []string{"respiration=soon", "pulse=-1h", "heart=1h"} {
+		if _, err := ParseFreshness(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -199,7 +199,9 @@ func (ev *evaluation) flatLine(patient string, rule alerts.Rule, readings []rpm.
 		}
 		st = st.WithDevice(r.DeviceID, dev)
 		if tr != alerts.Retrigger {
-			ev.apply(ev.keyOf(patient, rule, r.DeviceID), rule, tr, r.EffectiveAt, r.DeviceID, rule.Summary(r.Value), rule.Severity)
+			of := rule
+			of.Code = r.Code // the summary names the measure that is stuck
+			ev.apply(ev.keyOf(patient, rule, r.DeviceID), rule, tr, r.EffectiveAt, r.DeviceID, of.Summary(r.Value), rule.Severity)
 		}
 	}
 	ev.states[key] = st

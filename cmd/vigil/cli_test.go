@@ -5,7 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
@@ -65,6 +67,7 @@ func TestServeConfigErrorsAreSpecific(t *testing.T) {
 		{"bad horizon", map[string]string{"VIGIL_READING_MAX_AGE": "forever"}, []string{"VIGIL_READING_MAX_AGE must be a positive duration"}},
 		{"bad rate", map[string]string{"VIGIL_DEVICE_RATE_LIMIT": "0"}, []string{"VIGIL_DEVICE_RATE_LIMIT must be a positive number"}},
 		{"bad proxy", map[string]string{"VIGIL_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, []string{"VIGIL_TRUSTED_PROXIES must list addresses or CIDR ranges"}},
+		{"bad NEWS2 freshness", map[string]string{"VIGIL_NEWS2_FRESHNESS": "pulse=an hour"}, []string{`VIGIL_NEWS2_FRESHNESS: "pulse=an hour": the freshness must be a positive duration`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +92,7 @@ func TestServeConfigErrorsAreSpecific(t *testing.T) {
 	if err != nil {
 		t.Fatalf("complete config refused: %v", err)
 	}
-	if cfg.Addr != ":8080" || cfg.OIDCRoleClaim != "roles" || cfg.MigrateOnStart {
+	if cfg.Addr != ":8080" || cfg.OIDCRoleClaim != "roles" || cfg.MigrateOnStart || cfg.NEWS2Freshness.For(rpm.CodeBodyTemp) != 12*time.Hour {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }

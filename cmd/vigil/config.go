@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-rpm/vigil/alerts"
 )
 
 // config is Vigil's configuration, read from the environment (names fixed by API.md).
@@ -32,6 +34,7 @@ type config struct {
 	LogFormat        string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
+	NEWS2Freshness   alerts.Freshness
 }
 
 // setting documents one environment variable; settings is the table `vigil serve --help` and the
@@ -60,6 +63,8 @@ var settings = []setting{
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"VIGIL_SHUTDOWN_TIMEOUT", "20s", "how long shutdown waits for requests in flight"},
+	{"VIGIL_NEWS2_FRESHNESS", "respiration=1h,spo2=1h,pulse=1h,systolic=12h,temperature=12h,assessment=12h",
+		"how old each NEWS2 input may be and still count (assessment: a clinician's oxygen and consciousness entries)"},
 }
 
 // settingsHelp renders the settings table for --help.
@@ -151,6 +156,9 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
 		}
+	}
+	if cfg.NEWS2Freshness, err = alerts.ParseFreshness(env("VIGIL_NEWS2_FRESHNESS")); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_NEWS2_FRESHNESS: %w", err))
 	}
 	if cfg.DeviceRate, err = strconv.ParseFloat(env("VIGIL_DEVICE_RATE_LIMIT"), 64); err != nil || cfg.DeviceRate <= 0 {
 		errs = append(errs, fmt.Errorf("VIGIL_DEVICE_RATE_LIMIT must be a positive number of requests per second (got %q)", env("VIGIL_DEVICE_RATE_LIMIT")))

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/pgcluster"
 )
@@ -36,8 +38,9 @@ type demoOptions struct {
 	Addr        string
 	DatabaseURL string
 	Simulate    bool
-	SimInterval time.Duration // how often each simulated device posts; zero: demoSimInterval
-	LiveRecheck time.Duration // how often live connections re-check access; zero: the default
+	SimInterval time.Duration    // how often each simulated device posts; zero: demoSimInterval
+	LiveRecheck time.Duration    // how often live connections re-check access; zero: the default
+	Freshness   alerts.Freshness // the NEWS2 freshness policy; zero: the default
 	Log         *slog.Logger
 	Ready       func(url string, a *app)
 }
@@ -57,7 +60,8 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if getenv("VIGIL_LOG_FORMAT") != "" {
 		format = cfg.LogFormat
 	}
-	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Simulate: *sim, Log: newLogger(stderr, format, cfg.LogLevel)}
+	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Simulate: *sim, Log: newLogger(stderr, format, cfg.LogLevel),
+		Freshness: cfg.NEWS2Freshness}
 	return demo(ctx, opts, stdout)
 }
 
@@ -87,7 +91,8 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 		return err
 	}
 	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
-		BuiltinProvider: true, Demo: &store.Demo, LiveRecheck: opts.LiveRecheck, Log: opts.Log})
+		BuiltinProvider: true, Demo: &store.Demo, LiveRecheck: opts.LiveRecheck, Log: opts.Log,
+		Alerts: watch.Options{Freshness: opts.Freshness}})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/store"
@@ -53,6 +54,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 		TrustedProxies:    cfg.TrustedProxies,
 		Intake:            ingest.Options{RatePerSecond: cfg.DeviceRate, Burst: cfg.DeviceBurst, Horizon: cfg.ReadingMaxAge},
 		RejectedRetention: cfg.RejectedKeep,
+		Alerts:            watch.Options{Freshness: cfg.NEWS2Freshness},
 	})
 	if err != nil {
 		return err

@@ -82,26 +82,24 @@ func TestAdminWebhook(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(admin.get("/admin/teams").body, "delivered (200)") }, "delivery on the page")
 	// The demo's devices never reported, so the timers page their technical alerts too; this
 	// test's alert is the clinical one.
-	var clinical []string
+	var clinical, signed []string
 	waitFor(t, 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		clinical = clinical[:0]
-		for _, b := range bodies {
+		clinical, signed = clinical[:0], signed[:0]
+		for i, b := range bodies {
 			if strings.Contains(b, `"category": "clinical"`) {
-				clinical = append(clinical, b)
+				clinical, signed = append(clinical, b), append(signed, signatures[i])
 			}
 		}
 		return len(clinical) > 0
 	}, "the clinical alert's delivery")
-	mu.Lock()
 	if len(clinical) != 1 || !strings.Contains(clinical[0], patient) || strings.Contains(clinical[0], "Nakamura") {
 		t.Errorf("the endpoint got %q", bodies)
 	}
-	if sig := strings.Fields(signatures[0]); sig[0] != sig[1] {
+	if sig := strings.Fields(signed[0]); sig[0] != sig[1] {
 		t.Errorf("signature %s, want %s", sig[0], sig[1])
 	}
-	mu.Unlock()
 
 	for _, action := range []string{"disable", "enable", "delete"} {
 		if page := admin.post("/admin/teams/"+team+"/webhooks/"+hook+"/"+action, url.Values{"_csrf": {token}}); page.status != http.StatusOK {

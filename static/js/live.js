@@ -88,18 +88,46 @@
   const BAND_LABEL = { "low": "low", "low-medium": "low–medium", "medium": "medium", "high": "high" };
 
   // applyNEWS2 shows a patient's new NEWS2 on the census: score and band in words, band class.
+  const PARAM_ABBR = { "Respiration rate": "RR", "SpO₂": "SpO₂", "Systolic BP": "SBP", "Pulse": "HR",
+    "Temperature": "Temp", "Air or oxygen": "O₂", "Consciousness": "ACVPU" };
+
+  // news2Cell builds what the server's NEWS2Badge renders: "no data" when nothing was measured, a
+  // grey "incomplete" (never a green low) when two or more parameters are missing, "partial" when one.
+  function news2Cell(n) {
+    const missing = Array.isArray(n.missing) ? n.missing : [];
+    const nodes = [];
+    if (n.no_data) {
+      nodes.push(el("span", "band band-none", "no data"));
+    } else if (n.incomplete && (n.band === "low" || n.band === "low-medium")) {
+      const b = el("span", "band band-incomplete", n.score + " · incomplete");
+      b.title = "Not counted: " + missing.join(", ");
+      const abbr = el("abbr", null, missing.map((m) => PARAM_ABBR[m] || m).join(", "));
+      abbr.title = missing.join(", ");
+      const note = el("span", "muted", "missing: ");
+      note.append(abbr);
+      nodes.push(b, el("br"), note);
+    } else {
+      nodes.push(el("span", "band band-" + n.band, n.score + " · " + BAND_LABEL[n.band]));
+      if (n.partial) {
+        const p = el("span", "muted", "partial");
+        p.title = "Not counted: " + missing.join(", ");
+        nodes.push(el("br"), p);
+      }
+    }
+    return nodes;
+  }
+
   function applyNEWS2(msg) {
     const row = findRow(msg.patient);
     const n = msg.news2;
-    if (!row || !n || typeof n.score !== "number" || !(n.band in BAND_LABEL)) return;
+    if (!row || !n || typeof n.score !== "number" || !(n.no_data || n.band in BAND_LABEL)) return;
     const td = row.querySelector("td.news2");
-    const badge = td && td.querySelector(".band");
-    if (!badge) return;
-    const text = n.score + " · " + BAND_LABEL[n.band];
-    if (badge.textContent === text) return;
-    badge.textContent = text;
-    badge.className = "band band-" + n.band;
-    row.dataset.news2 = String(n.score);
+    if (!td) return;
+    const nodes = news2Cell(n);
+    const text = nodes.map((x) => x.textContent).join("");
+    if (td.textContent.trim() === text.trim()) return;
+    td.replaceChildren(...nodes);
+    row.dataset.news2 = String(n.no_data ? -1 : n.score);
     flash(td);
   }
 

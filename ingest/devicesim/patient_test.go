@@ -37,7 +37,7 @@ func TestKindMetrics(t *testing.T) {
 	t.Parallel()
 	want := map[rpm.DeviceKind][]string{
 		rpm.KindBPCuff:         {rpm.CodeSystolicBP, rpm.CodeDiastolicBP, rpm.CodeHeartRate},
-		rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate},
+		rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate, rpm.CodeRespRate},
 		rpm.KindScale:          {rpm.CodeBodyWeight},
 		rpm.KindThermometer:    {rpm.CodeBodyTemp},
 		rpm.KindGlucometer:     {rpm.CodeBloodGlucose},

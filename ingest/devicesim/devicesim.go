@@ -61,8 +61,15 @@ type Device struct {
 	Scenario  Scenario // empty means Stable
 	Firmware  string
 	// Head is how far the patient's story has run when the simulation starts, in simulated time:
-	// a deterioration already hours under way.
+	// a deterioration already hours under way. It may be negative: an episodic story's first
+	// episode starts at simulated time zero, -Head after the start.
 	Head time.Duration
+	// Schedule is when a spot-check device measures, on the patient's local clock (see
+	// [UsualSchedule]); the zero Schedule means continuously, every [Config.Interval].
+	Schedule Schedule
+	// Location is the patient's time zone, which sets their day: for Schedule and daily steps.
+	// Nil means the location of the start time.
+	Location *time.Location
 }
 
 // Defaults of [Config].
@@ -81,8 +88,9 @@ type Config struct {
 	// BaseURL is Vigil's address, e.g. http://127.0.0.1:8080; readings go to BaseURL/api/v1/readings.
 	BaseURL string
 	Devices []Device
-	// Interval is how often each device measures and sends a batch. Each device starts at a
-	// random offset within the first interval, so load is spread.
+	// Interval is how often each continuous device measures and sends a batch. Each starts at a
+	// random offset within the first interval, so load is spread. A device with a Schedule
+	// measures at its times instead.
 	Interval time.Duration
 	// Speed is how many times faster than real time the simulated patients live: it drives the
 	// scenario curves, drift and battery. Readings' "at" stays real time (plus any clock skew).
@@ -104,6 +112,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock of readings' times and of simulated time; nil means time.Now.
 	Now func() time.Time
+	// Start is when the run starts, in real time: each device's story is at its Head then, and
+	// its [Config.History] ends. Zero means when Run is called.
+	Start time.Time
 	// Stats, if set, is where Run counts, so a caller can watch it while Run blocks; nil means
 	// a new Stats.
 	Stats *Stats
@@ -124,7 +135,10 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		c.Client = newClient(len(c.Devices))
 		defer c.Client.CloseIdleConnections()
 	}
-	start := c.Now()
+	start := c.Start
+	if start.IsZero() {
+		start = c.Now()
+	}
 	var wg sync.WaitGroup
 	for i, d := range c.Devices {
 		dev := newDevice(&c, i, d, start)
@@ -180,6 +194,9 @@ func checkDevices(devices []Device) error {
 			return fmt.Errorf("devicesim: device %q has unknown kind %q", d.ID, d.Kind)
 		case d.Scenario != "" && !knownScenario(d.Scenario):
 			return fmt.Errorf("devicesim: device %q has unknown scenario %q", d.ID, d.Scenario)
+		}
+		if err := d.Schedule.check(); err != nil {
+			return fmt.Errorf("devicesim: device %q: %w", d.ID, err)
 		}
 		seen[d.ID] = true
 	}

@@ -114,7 +114,8 @@ const (
 type Patient struct {
 	kind     rpm.DeviceKind
 	scenario Scenario
-	start    time.Time // the simulated local clock at elapsed 0: gives the time of day for steps
+	schedule Schedule
+	start    time.Time // the simulated local clock at elapsed 0: gives the time of day
 	base     [numSigns]float64
 	phase    [numSigns][2]float64
 	salt     uint64  // per-patient seed of episodes and daily steps
@@ -128,9 +129,13 @@ type Patient struct {
 }
 
 // NewPatient draws the patient and traits behind d from rng; start is the simulated clock at
-// elapsed 0 (its location sets the patient's day, for cumulative steps).
+// elapsed 0. The patient's day — for d's Schedule and for cumulative steps — is that of
+// d.Location or, if nil, of start's location.
 func NewPatient(d Device, start time.Time, rng *rand.Rand) *Patient {
-	p := &Patient{kind: d.Kind, scenario: d.Scenario, start: start, salt: rng.Uint64()}
+	if d.Location != nil {
+		start = start.In(d.Location)
+	}
+	p := &Patient{kind: d.Kind, scenario: d.Scenario, schedule: d.Schedule, start: start, salt: rng.Uint64()}
 	if p.scenario == "" {
 		p.scenario = Stable
 	}
@@ -246,6 +251,13 @@ func (p *Patient) Battery(elapsed time.Duration) float64 {
 		return level
 	}
 	return 1 - math.Mod(batteryRechargeAt-level, 1-batteryRechargeAt)
+}
+
+// NextMeasurement is when, on the simulated clock, the patient next measures with a spot-check
+// device after t: at the device's Schedule, on the patient's local day. It is a pure function of
+// the patient and t. A continuous device has no such times: it returns t.
+func (p *Patient) NextMeasurement(t time.Time) time.Time {
+	return p.schedule.Next(t.In(p.start.Location()), p.salt)
 }
 
 // SignalDBm is one report of the device's radio signal, in whole dBm.

@@ -36,15 +36,20 @@ const (
 	// Deterioration is a patient getting slowly worse over hours, raising NEWS2: respiratory rate,
 	// heart rate and temperature rise, SpO2 and systolic pressure fall.
 	Deterioration Scenario = "deterioration"
-	// Hypoxic is a patient with recurring episodes, several minutes long, of SpO2 at 84–88 %.
+	// Hypoxic is a patient with episodes of SpO2 at 84–88 %, 5–15 minutes long, 6–8 hours apart;
+	// the first starts at simulated time zero.
 	Hypoxic Scenario = "hypoxic"
-	// Hypotensive is a patient with recurring episodes of systolic pressure at 80–88 mm Hg.
+	// Hypotensive is a patient with episodes of systolic pressure at 80–88 mm Hg, 5–15 minutes
+	// long, 8–12 hours apart, the first at simulated time zero. Feeling faint, the patient also
+	// takes their blood pressure during an episode, besides the cuff's schedule.
 	Hypotensive Scenario = "hypotensive"
-	// Fever is a patient whose temperature swings between 38.5 and 39.8 °C.
+	// Fever is a patient whose temperature swings each day between 38.5 °C at dawn and 39.8 °C in
+	// the early evening.
 	Fever Scenario = "fever"
 	// Silent is a device that stops sending, for good, after [Config.SilentAfter].
 	Silent Scenario = "silent"
-	// BatteryDrain is a device whose battery falls fast to empty; then it stops.
+	// BatteryDrain is a device never put on charge: at 25 % at simulated time zero, low within
+	// the hour, empty about three hours later; then it stops.
 	BatteryDrain Scenario = "battery_drain"
 	// ClockSkew is a device whose clock runs several minutes fast, so its readings' times do.
 	ClockSkew Scenario = "clock_skew"

@@ -13,31 +13,35 @@ import (
 // historySalt keeps History's measurement noise apart from the live run's.
 const historySalt = 0x8c1f_3a5e_77d2_0b49
 
-// History is the past that the run Run(ctx, cfg) continues: what device i of cfg measured from
-// from until cfg.Start, drawn from the same patient and story as the run — a deterioration hours
-// under way has those hours in it, episodes recur at their frequency — and deterministic given
-// cfg.Seed. A continuous device measures every step, on a grid of step (so a second history over
-// the same time has the same times); a spot-check device at its Schedule's times and symptom
-// checks. The readings are as Vigil stores them: in canonical units, effective and received at
-// the measurement's time, with ids "bf-<code>-<unix seconds>", which are the same whenever the
-// same measurement is drawn again. History has no resends, implausible values or clock skew.
+// History is part of the past that the run Run(ctx, cfg) continues: what device i of cfg measured
+// from from until to (at most cfg.Start), drawn from the same patient and story as the run — a
+// deterioration hours under way has those hours in it, episodes recur at their frequency — and
+// deterministic given cfg.Seed and from. A continuous device measures every step, on a grid of
+// step (so histories over the same time, or with a step that divides another's, share times); a
+// spot-check device at its Schedule's times and symptom checks. The readings are as Vigil stores
+// them: in canonical units, effective and received at the measurement's time, with ids
+// "bf-<code>-<unix seconds>", the same whenever the same measurement is drawn again. History has
+// no resends, implausible values or clock skew.
 //
 // It also returns the device's status at its last measurement (zero when it measured nothing).
 // It needs cfg.Start and a positive step; BaseURL and the other settings of a live run are not used.
-func (cfg Config) History(i int, from time.Time, step time.Duration) ([]rpm.Reading, rpm.DeviceReport, error) {
+func (cfg Config) History(i int, from, to time.Time, step time.Duration) ([]rpm.Reading, rpm.DeviceReport, error) {
 	if step <= 0 {
 		return nil, rpm.DeviceReport{}, errors.New("devicesim: History needs a positive step")
 	}
-	h, err := cfg.newHistory(i)
+	h, err := cfg.newHistory(i, from)
 	if err != nil {
 		return nil, rpm.DeviceReport{}, err
 	}
-	h.measurements(from, step)
+	if to.After(cfg.Start) {
+		to = cfg.Start
+	}
+	h.measurements(from, to, step)
 	return h.readings, h.status(), nil
 }
 
-// newHistory is device i's history, with the patient of the run's device i.
-func (cfg Config) newHistory(i int) (*history, error) {
+// newHistory is device i's history from from, with the patient of the run's device i.
+func (cfg Config) newHistory(i int, from time.Time) (*history, error) {
 	if cfg.Start.IsZero() || i < 0 || i >= len(cfg.Devices) {
 		return nil, errors.New("devicesim: History needs Config.Start and one of the config's devices")
 	}
@@ -45,7 +49,7 @@ func (cfg Config) newHistory(i int) (*history, error) {
 		return nil, err
 	}
 	h := &history{cfg: cfg, dev: cfg.Devices[i], speed: orDefault(cfg.Speed, DefaultSpeed),
-		noise: rand.New(rand.NewPCG(uint64(cfg.Seed)^historySalt, uint64(i)))}
+		noise: rand.New(rand.NewPCG(uint64(cfg.Seed)^historySalt^uint64(from.UnixNano()), uint64(i)))}
 	// The same draws as newDevice makes for device i: the same patient.
 	h.patient = NewPatient(h.dev, cfg.Start.Add(-h.dev.Head), rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))))
 	return h, nil
@@ -63,19 +67,19 @@ type history struct {
 	measured []Reading // reused for each measurement
 }
 
-// measurements takes the device's measurements from from until the start.
-func (h *history) measurements(from time.Time, step time.Duration) {
+// measurements takes the device's measurements from from until to.
+func (h *history) measurements(from, to time.Time, step time.Duration) {
 	if h.dev.Schedule.Continuous() {
 		at := from.Truncate(step)
 		if at.Before(from) {
 			at = at.Add(step)
 		}
-		for ; at.Before(h.cfg.Start); at = at.Add(step) {
+		for ; at.Before(to); at = at.Add(step) {
 			h.measure(at)
 		}
 		return
 	}
-	for at := h.next(from.Add(-time.Nanosecond)); at.Before(h.cfg.Start); at = h.next(at) {
+	for at := h.next(from.Add(-time.Nanosecond)); at.Before(to); at = h.next(at) {
 		h.measure(at)
 	}
 }

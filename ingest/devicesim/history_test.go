@@ -41,11 +41,11 @@ func TestHistoryShape(t *testing.T) {
 	const days, step = 30, 5 * time.Minute
 	from := cfg.Start.Add(-days * 24 * time.Hour)
 	for i, d := range cfg.Devices {
-		rs, status, err := cfg.History(i, from, step)
+		rs, status, err := cfg.History(i, from, cfg.Start, step)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _, _ := cfg.History(i, from, step)
+		again, _, _ := cfg.History(i, from, cfg.Start, step)
 		if !slices.Equal(rs, again) {
 			t.Errorf("%s: a second history differs", d.ID)
 		}
@@ -74,12 +74,22 @@ func TestHistoryShape(t *testing.T) {
 			t.Errorf("%s: status %+v, last measurement at %v", d.ID, status, last)
 		}
 	}
-	later, _, _ := cfg.History(0, from.Add(24*time.Hour+time.Second), step)
-	all, _, _ := cfg.History(0, from, step)
+	later, _, _ := cfg.History(0, from.Add(24*time.Hour+time.Second), cfg.Start, step)
+	all, _, _ := cfg.History(0, from, cfg.Start, step)
 	if first := later[0]; !slices.ContainsFunc(all, func(r rpm.Reading) bool { return r.DeviceReadingID == first.DeviceReadingID }) {
 		t.Error("a history from a later start has measurements at other times")
 	}
-	if _, _, err := (Config{Devices: cfg.Devices}).History(0, from, step); err == nil {
+	// Coarser further back, finer since mid: the parts meet without overlapping, and stop at the start.
+	mid := cfg.Start.Add(-7 * 24 * time.Hour)
+	older, _, _ := cfg.History(0, from, mid, 2*step)
+	newer, _, _ := cfg.History(0, mid, cfg.Start.Add(time.Hour), step)
+	if !older[len(older)-1].EffectiveAt.Before(mid) || newer[0].EffectiveAt.Before(mid) || !newer[len(newer)-1].EffectiveAt.Before(cfg.Start) {
+		t.Errorf("histories until %v and from it overlap or run past the start", mid)
+	}
+	if len(older) != 3*23*24*6 || !slices.ContainsFunc(all, func(r rpm.Reading) bool { return r.DeviceReadingID == older[7].DeviceReadingID }) {
+		t.Errorf("a coarser history has %d readings, off the finer grid", len(older))
+	}
+	if _, _, err := (Config{Devices: cfg.Devices}).History(0, from, cfg.Start, step); err == nil {
 		t.Error("History without a start")
 	}
 }
@@ -97,7 +107,7 @@ func TestHistoryTellsTheStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, d := range cfg.Devices {
-		h, err := cfg.newHistory(i)
+		h, err := cfg.newHistory(i, from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +116,7 @@ func TestHistoryTellsTheStory(t *testing.T) {
 		}
 	}
 
-	rs, _, _ := cfg.History(0, from, 5*time.Minute) // deterioration, 5 h under way at the start
+	rs, _, _ := cfg.History(0, from, cfg.Start, 5*time.Minute) // deterioration, 5 h under way at the start
 	_, rr := series(rs, rpm.CodeRespRate)
 	_, spo2 := series(rs, rpm.CodeSpO2)
 	hour, dayBefore := len(rr)-12, len(rr)-24*12
@@ -117,12 +127,12 @@ func TestHistoryTellsTheStory(t *testing.T) {
 		t.Errorf("deterioration: SpO2 fell %.1f %% from a day before to the last hour", d)
 	}
 
-	rs, _, _ = cfg.History(1, from, 5*time.Minute) // hypoxic
+	rs, _, _ = cfg.History(1, from, cfg.Start, 5*time.Minute) // hypoxic
 	times, spo2 := series(rs, rpm.CodeSpO2)
 	if n := countRuns(times, spo2, 90, 5*time.Minute); n < 30*24/8 || n > 30*24/6+1 {
 		t.Errorf("hypoxic: %d episodes in 30 days of history, want one every 6–8 hours", n)
 	}
-	rs, _, _ = cfg.History(2, from, 5*time.Minute) // hypotensive: the cuff's symptom checks
+	rs, _, _ = cfg.History(2, from, cfg.Start, 5*time.Minute) // hypotensive: the cuff's symptom checks
 	times, sbp := series(rs, rpm.CodeSystolicBP)
 	if n := countRuns(times, sbp, 89, 4*time.Minute); n < 30*24/12 || n > 30*24/8+1 {
 		t.Errorf("hypotensive: %d episodes in 30 days of the cuff's history, want one every 8–12 hours", n)

@@ -174,17 +174,18 @@ func roleNames(roles []rpm.Role) []string {
 	return names
 }
 
-// DemoDevice is a demo device on its patient, for the simulator.
+// DemoDevice is a demo device on its patient, for the simulator. TimeZone is the patient's (IANA).
 type DemoDevice struct {
 	DeviceID string
 	Kind     rpm.DeviceKind
 	MRN      string
+	TimeZone string
 }
 
 // DemoDevices lists the demo hospital's devices that are on a patient now.
 func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.id, d.kind, p.mrn FROM devices d
+		SELECT d.id, d.kind, p.mrn, p.time_zone FROM devices d
 		JOIN device_assignments a ON a.device_id = d.id AND a.ended_at IS NULL
 		JOIN patients p ON p.id = a.patient_id
 		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demoVendor)
@@ -193,7 +194,7 @@ func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DemoDevice, error) {
 		var d DemoDevice
-		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN)
+		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN, &d.TimeZone)
 		return d, err
 	})
 	if err != nil {

@@ -1,15 +1,18 @@
 // Package devicesim simulates a fleet of remote-monitoring devices that post readings to Vigil's
 // intake API (POST /api/v1/readings, API.md) the way real devices do: realistic, drifting, noisy
 // vital signs with scenario curves on top (deterioration, hypoxic or hypotensive episodes, fever),
-// resends of batches, implausible values, skewed clocks, devices that fall silent or run flat, and
-// retries with backoff when Vigil is busy or down.
+// continuous devices and spot-check ones used at times of the patient's day, resends of batches,
+// implausible values, skewed clocks, devices that fall silent or run flat, and retries with backoff
+// when Vigil is busy or down.
 //
-// It is the demo's data source and the load generator of `vigil bench`: one goroutine per device,
-// pooled buffers and keep-alive connections, so one process can simulate thousands of devices.
+// It is the demo's data source and the load generator of `vigil simulate`: one goroutine per
+// device, pooled buffers and keep-alive connections, so one process can simulate thousands of
+// devices. [Config.History] draws what a run's devices measured before it started, for the demo's
+// stored history.
 //
 // Value generation is a pure function of the device, the simulated time and a random source (see
-// [NewPatient], [Patient.Vitals] and [Patient.Measure]), so tests can check scenario shapes without
-// a network.
+// [NewPatient], [Patient.Vitals], [Patient.Measure] and [Patient.NextMeasurement]), so tests can
+// check scenario shapes without a network.
 package devicesim
 
 import (

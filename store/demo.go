@@ -64,7 +64,9 @@ const (
 	pulmonary  = "Pulmonary RPM"
 )
 
-// Demo is the demo hospital of API.md.
+// Demo is the demo hospital of API.md. Every patient has devices for the five measured NEWS2
+// parameters: respiration and SpO₂ (the oximeter; some also wear a band), systolic pressure and
+// pulse (the cuff), and temperature (the thermometer).
 var Demo = DemoHospital{
 	Users: []DemoUser{
 		{"admin", "Morgan Blake", []rpm.Role{rpm.RoleAdmin}, "devices, teams, users and the audit log; no clinical data"},
@@ -81,20 +83,20 @@ var Demo = DemoHospital{
 			map[string]rpm.Tier{"nurse.lee": rpm.TierFirstResponder}, 5 * time.Minute},
 	},
 	Patients: []DemoPatient{
-		demoPatient("H1000001", "Rivera", "Pat", "1958-04-12", rpm.SexFemale, cardiology, "pat.rivera", "BP", "OX", "WS"),
-		demoPatient("H1000002", "Nakamura", "Hiroshi", "1949-11-03", rpm.SexMale, cardiology, "", "BP", "OX", "WS"),
-		demoPatient("H1000003", "Okonkwo", "Adaeze", "1962-07-21", rpm.SexFemale, cardiology, "", "BP", "WR"),
-		demoPatient("H1000004", "Schmidt", "Walter", "1941-02-09", rpm.SexMale, cardiology, "", "BP", "OX", "WS"),
-		demoPatient("H1000005", "Dubois", "Claire", "1970-09-30", rpm.SexFemale, cardiology, "", "BP", "GL"),
-		demoPatient("H1000006", "Haddad", "Samir", "1955-12-17", rpm.SexMale, cardiology, "", "BP", "OX"),
-		demoPatient("H1000007", "Kowalski", "Anna", "1947-05-26", rpm.SexFemale, cardiology, "", "BP", "WS", "TH"),
-		demoPatient("H1000101", "Mensah", "Kofi", "1952-03-14", rpm.SexMale, pulmonary, "", "OX", "TH", "WR"),
-		demoPatient("H1000102", "O'Brien", "Siobhan", "1960-08-08", rpm.SexFemale, pulmonary, "", "OX", "TH"),
-		demoPatient("H1000103", "Silva", "Rafael", "1944-10-01", rpm.SexMale, pulmonary, "", "OX", "BP"),
-		demoPatient("H1000104", "Lindqvist", "Ingrid", "1966-01-19", rpm.SexFemale, pulmonary, "", "OX", "WR"),
+		demoPatient("H1000001", "Rivera", "Pat", "1958-04-12", rpm.SexFemale, cardiology, "pat.rivera", "BP", "OX", "WS", "TH"),
+		demoPatient("H1000002", "Nakamura", "Hiroshi", "1949-11-03", rpm.SexMale, cardiology, "", "BP", "OX", "WS", "TH"),
+		demoPatient("H1000003", "Okonkwo", "Adaeze", "1962-07-21", rpm.SexFemale, cardiology, "", "BP", "WR", "OX", "TH"),
+		demoPatient("H1000004", "Schmidt", "Walter", "1941-02-09", rpm.SexMale, cardiology, "", "BP", "OX", "WS", "TH"),
+		demoPatient("H1000005", "Dubois", "Claire", "1970-09-30", rpm.SexFemale, cardiology, "", "BP", "GL", "OX", "TH"),
+		demoPatient("H1000006", "Haddad", "Samir", "1955-12-17", rpm.SexMale, cardiology, "", "BP", "OX", "TH"),
+		demoPatient("H1000007", "Kowalski", "Anna", "1947-05-26", rpm.SexFemale, cardiology, "", "BP", "WS", "TH", "OX"),
+		demoPatient("H1000101", "Mensah", "Kofi", "1952-03-14", rpm.SexMale, pulmonary, "", "OX", "TH", "WR", "BP"),
+		demoPatient("H1000102", "O'Brien", "Siobhan", "1960-08-08", rpm.SexFemale, pulmonary, "", "OX", "TH", "BP"),
+		demoPatient("H1000103", "Silva", "Rafael", "1944-10-01", rpm.SexMale, pulmonary, "", "OX", "BP", "TH"),
+		demoPatient("H1000104", "Lindqvist", "Ingrid", "1966-01-19", rpm.SexFemale, pulmonary, "", "OX", "WR", "BP", "TH"),
 		demoPatient("H1000105", "Ahmed", "Yusuf", "1939-06-05", rpm.SexMale, pulmonary, "", "OX", "TH", "BP"),
-		demoPatient("H1000106", "Novak", "Petra", "1975-11-11", rpm.SexFemale, pulmonary, "", "OX", "WR"),
-		demoPatient("H1000107", "Tanaka", "Emi", "1951-04-27", rpm.SexFemale, pulmonary, "", "OX", "TH"),
+		demoPatient("H1000106", "Novak", "Petra", "1975-11-11", rpm.SexFemale, pulmonary, "", "OX", "WR", "BP", "TH"),
+		demoPatient("H1000107", "Tanaka", "Emi", "1951-04-27", rpm.SexFemale, pulmonary, "", "OX", "TH", "BP"),
 	},
 	Shares: []DemoShare{
 		{MRN: "H1000001", Grantee: "dr.patel", GrantedBy: "dr.osei",
@@ -114,6 +116,10 @@ var demoModels = map[string]struct {
 	"GL": {rpm.KindGlucometer, "GlucoCheck GL-7"},
 	"WR": {rpm.KindWearable, "PulseBand WR-1"},
 }
+
+// DemoHistory is how far back the demo's device assignments start from the time of seeding, so that
+// `vigil demo` can store that much history for every device.
+const DemoHistory = 30 * 24 * time.Hour
 
 // demoVendor makes every demo device's vendor, so demo devices are easy to tell from real ones.
 const demoVendor = "Vigil Demo Devices"

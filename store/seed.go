@@ -15,7 +15,8 @@ const demoSeedLock = 0x56494749 // "VIGI"
 
 // SeedDemo writes the demo hospital h, with its users under the given OpenID issuer. It is
 // idempotent: it updates what is there and adds only what is missing, so running it again — also
-// with another issuer, for a demo on another address — duplicates nothing. Shares run from now.
+// with another issuer, for a demo on another address — duplicates nothing. Shares run from now;
+// device assignments from DemoHistory before now, so the demo can store that much history.
 func (s *Store) SeedDemo(ctx context.Context, h DemoHospital, issuer string, now time.Time) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, demoSeedLock); err != nil {
@@ -127,7 +128,8 @@ func (d *demoSeed) patient(ctx context.Context, p DemoPatient, now time.Time) er
 	return nil
 }
 
-// device registers dev and, unless it is already assigned to someone, assigns it to the patient.
+// device registers dev and, unless it is already assigned to someone, assigns it to the patient
+// from DemoHistory before now.
 func (d *demoSeed) device(ctx context.Context, dev rpm.Device, patientID string, now time.Time) error {
 	var id string
 	err := d.tx.QueryRow(ctx, `
@@ -142,7 +144,7 @@ func (d *demoSeed) device(ctx context.Context, dev rpm.Device, patientID string,
 		INSERT INTO device_assignments (device_id, patient_id, started_at)
 		SELECT $1, $2, $3
 		WHERE NOT EXISTS (SELECT 1 FROM device_assignments WHERE device_id = $1 AND ended_at IS NULL)`,
-		id, patientID, now.Add(-30*24*time.Hour))
+		id, patientID, now.Add(-DemoHistory))
 	return err
 }
 
@@ -172,17 +174,18 @@ func roleNames(roles []rpm.Role) []string {
 	return names
 }
 
-// DemoDevice is a demo device on its patient, for the simulator.
+// DemoDevice is a demo device on its patient, for the simulator. TimeZone is the patient's (IANA).
 type DemoDevice struct {
 	DeviceID string
 	Kind     rpm.DeviceKind
 	MRN      string
+	TimeZone string
 }
 
 // DemoDevices lists the demo hospital's devices that are on a patient now.
 func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.id, d.kind, p.mrn FROM devices d
+		SELECT d.id, d.kind, p.mrn, p.time_zone FROM devices d
 		JOIN device_assignments a ON a.device_id = d.id AND a.ended_at IS NULL
 		JOIN patients p ON p.id = a.patient_id
 		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demoVendor)
@@ -191,7 +194,7 @@ func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DemoDevice, error) {
 		var d DemoDevice
-		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN)
+		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN, &d.TimeZone)
 		return d, err
 	})
 	if err != nil {

@@ -63,6 +63,15 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		t.Errorf("demo users' issuer = %q (%v), want the latest", issuer, err)
 	}
 
+	// Every device is on its patient from DemoHistory before the first seeding, for the demo's history.
+	var earliest, latest time.Time
+	if err := conn.QueryRow(ctx, "SELECT min(started_at), max(started_at) FROM device_assignments").Scan(&earliest, &latest); err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-store.DemoHistory); !earliest.Equal(want) || !latest.Equal(want) {
+		t.Errorf("assignments start between %v and %v, want all at %v", earliest, latest, want)
+	}
+
 	// The patient link and the share are in place.
 	var sharedWith string
 	err := conn.QueryRow(ctx, `

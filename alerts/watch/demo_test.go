@@ -33,7 +33,7 @@ func TestDemoScenariosRaiseTheRightAlerts(t *testing.T) {
 		"H1000006": devicesim.Fever, "H1000007": devicesim.BatteryDrain, "H1000101": devicesim.Hypoxic,
 		"H1000102": devicesim.Deterioration, "H1000103": devicesim.ClockSkew,
 	}
-	head := map[string]time.Duration{"H1000002": 5 * time.Hour, "H1000102": 7 * time.Hour}
+	head := map[string]time.Duration{"H1000002": 5 * time.Hour, "H1000102": 7 * time.Hour, "H1000101": -2 * time.Minute, "H1000003": -4 * time.Minute}
 	type sim struct {
 		dev     store.DemoDevice
 		patient *devicesim.Patient

@@ -23,10 +23,12 @@ const demoHelp = `Usage: vigil demo [--addr 127.0.0.1:8080] [--simulate=true]
 
 Runs everything for a first look in one command: uses VIGIL_DATABASE_URL if it is set, otherwise
 starts a private, throw-away PostgreSQL from the PostgreSQL binaries on this machine; migrates;
-seeds the demo hospital (invented patients, teams and devices); serves Vigil; and streams readings
-from simulated devices (stable patients, a slow deterioration, hypoxic and hypotensive episodes, a
-fever, a device that goes silent, one whose battery drains). Ctrl-C stops
-everything and removes what it started. Seeding is idempotent: running the demo again against the
+seeds the demo hospital (invented patients, teams and devices); stores 30 days of the simulated
+devices' history; serves Vigil; and streams readings from the simulated devices (stable patients,
+slow deteriorations, hypoxic and hypotensive episodes, a fever, a device that goes silent, one whose
+battery drains, one whose clock runs fast): oximeters and wearables continuously, cuffs, scales,
+thermometers and glucometers at the patients' usual times of day. Ctrl-C stops everything and
+removes what it started. Seeding and history are idempotent: running the demo again against the
 same database duplicates nothing.
 `
 
@@ -97,16 +99,14 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 		return err
 	}
 	if opts.Simulate {
-		devices, err := demoDevices(ctx, a.store)
+		simCtx, stopSim := context.WithCancel(ctx)
+		defer stopSim()
+		line, err := startDemoSimulation(simCtx, a.store, baseURL, cmp.Or(opts.SimInterval, demoSimInterval), stdout, opts.Log)
 		if err != nil {
 			a.store.Close()
 			return err
 		}
-		simCtx, stopSim := context.WithCancel(ctx)
-		defer stopSim()
-		interval := cmp.Or(opts.SimInterval, demoSimInterval)
-		go simulate(simCtx, baseURL, devices, interval, opts.Log)
-		where += fmt.Sprintf("\nSimulated devices: %d, each posting every %s", len(devices), interval)
+		where += line
 	}
 	printDemoBanner(stdout, baseURL, where)
 	if opts.Ready != nil {

@@ -64,7 +64,7 @@ func newDevice(cfg *Config, i int, d Device, start time.Time) *device {
 	dv := &device{
 		cfg:      cfg,
 		dev:      d,
-		patient:  NewPatient(d, start, rng),
+		patient:  NewPatient(d, start.Add(-d.Head), rng), // the simulated clock reads real time at the start
 		rng:      rng,
 		jitter:   rand.New(rand.NewPCG(uint64(cfg.Seed)^0x6a09e667f3bcc909, uint64(i))),
 		log:      cfg.Log.With("device", d.ID),
@@ -100,32 +100,53 @@ func idPrefix(id string, start time.Time) []byte {
 	return append(p, '-')
 }
 
-// run measures every interval, from a random offset within the first, and posts until ctx ends
-// or the device stops (silent, battery empty).
+// run measures on the device's cadence — every interval from a random offset within the first,
+// or at its schedule's times — and posts, until ctx ends or the device stops (silent, battery
+// empty).
 func (d *device) run(ctx context.Context) {
 	defer d.releaseAll()
-	offset := time.NewTimer(time.Duration(d.jitter.Int64N(int64(d.cfg.Interval))))
-	defer offset.Stop()
-	select {
-	case <-ctx.Done():
-		return
-	case <-offset.C:
-	}
-	ticker := time.NewTicker(d.cfg.Interval)
-	defer ticker.Stop()
+	due := time.NewTimer(d.firstWait())
+	defer due.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
-	for alive := d.measure(); alive; {
-		d.flush(ctx, retry)
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
-			alive = d.measure()
+		case <-due.C:
+			if !d.measure() {
+				return
+			}
+			due.Reset(d.untilNext())
 		case <-retry.C:
 		}
+		d.flush(ctx, retry)
 	}
+}
+
+// firstWait is the real time until the device's first measurement.
+func (d *device) firstWait() time.Duration {
+	if d.dev.Schedule.Continuous() {
+		return time.Duration(d.jitter.Int64N(int64(d.cfg.Interval)))
+	}
+	return d.untilNext()
+}
+
+// untilNext is the real time until the device's next measurement: an interval for a continuous
+// device; for a spot-check one, its patient's next time on the simulated clock, which runs Speed
+// times as fast as real time.
+func (d *device) untilNext() time.Duration {
+	if d.dev.Schedule.Continuous() {
+		return d.cfg.Interval
+	}
+	now := d.clock(d.cfg.Now())
+	return time.Duration(float64(d.patient.NextMeasurement(now).Sub(now)) / d.cfg.Speed)
+}
+
+// clock is the simulated clock at real time t: real time at the start, then Speed times as fast.
+func (d *device) clock(t time.Time) time.Time {
+	return d.start.Add(time.Duration(float64(t.Sub(d.start)) * d.cfg.Speed))
 }
 
 // measure takes one measurement and queues its batch, after a resend of the previous batch when

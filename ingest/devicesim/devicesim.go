@@ -1,15 +1,18 @@
 // Package devicesim simulates a fleet of remote-monitoring devices that post readings to Vigil's
 // intake API (POST /api/v1/readings, API.md) the way real devices do: realistic, drifting, noisy
 // vital signs with scenario curves on top (deterioration, hypoxic or hypotensive episodes, fever),
-// resends of batches, implausible values, skewed clocks, devices that fall silent or run flat, and
-// retries with backoff when Vigil is busy or down.
+// continuous devices and spot-check ones used at times of the patient's day, resends of batches,
+// implausible values, skewed clocks, devices that fall silent or run flat, and retries with backoff
+// when Vigil is busy or down.
 //
-// It is the demo's data source and the load generator of `vigil bench`: one goroutine per device,
-// pooled buffers and keep-alive connections, so one process can simulate thousands of devices.
+// It is the demo's data source and the load generator of `vigil simulate`: one goroutine per
+// device, pooled buffers and keep-alive connections, so one process can simulate thousands of
+// devices. [Config.History] draws what a run's devices measured before it started, for the demo's
+// stored history.
 //
 // Value generation is a pure function of the device, the simulated time and a random source (see
-// [NewPatient], [Patient.Vitals] and [Patient.Measure]), so tests can check scenario shapes without
-// a network.
+// [NewPatient], [Patient.Vitals], [Patient.Measure] and [Patient.NextMeasurement]), so tests can
+// check scenario shapes without a network.
 package devicesim
 
 import (
@@ -36,15 +39,20 @@ const (
 	// Deterioration is a patient getting slowly worse over hours, raising NEWS2: respiratory rate,
 	// heart rate and temperature rise, SpO2 and systolic pressure fall.
 	Deterioration Scenario = "deterioration"
-	// Hypoxic is a patient with recurring episodes, several minutes long, of SpO2 at 84–88 %.
+	// Hypoxic is a patient with episodes of SpO2 at 84–88 %, 5–15 minutes long, 6–8 hours apart;
+	// the first starts at simulated time zero.
 	Hypoxic Scenario = "hypoxic"
-	// Hypotensive is a patient with recurring episodes of systolic pressure at 80–88 mm Hg.
+	// Hypotensive is a patient with episodes of systolic pressure at 80–88 mm Hg, 5–15 minutes
+	// long, 8–12 hours apart, the first at simulated time zero. Feeling faint, the patient also
+	// takes their blood pressure during an episode, besides the cuff's schedule.
 	Hypotensive Scenario = "hypotensive"
-	// Fever is a patient whose temperature swings between 38.5 and 39.8 °C.
+	// Fever is a patient whose temperature swings each day between 38.5 °C at dawn and 39.8 °C in
+	// the early evening.
 	Fever Scenario = "fever"
 	// Silent is a device that stops sending, for good, after [Config.SilentAfter].
 	Silent Scenario = "silent"
-	// BatteryDrain is a device whose battery falls fast to empty; then it stops.
+	// BatteryDrain is a device never put on charge: at 25 % at simulated time zero, low within
+	// the hour, empty about three hours later; then it stops.
 	BatteryDrain Scenario = "battery_drain"
 	// ClockSkew is a device whose clock runs several minutes fast, so its readings' times do.
 	ClockSkew Scenario = "clock_skew"
@@ -61,8 +69,15 @@ type Device struct {
 	Scenario  Scenario // empty means Stable
 	Firmware  string
 	// Head is how far the patient's story has run when the simulation starts, in simulated time:
-	// a deterioration already hours under way.
+	// a deterioration already hours under way. It may be negative: an episodic story's first
+	// episode starts at simulated time zero, -Head after the start.
 	Head time.Duration
+	// Schedule is when a spot-check device measures, on the patient's local clock (see
+	// [UsualSchedule]); the zero Schedule means continuously, every [Config.Interval].
+	Schedule Schedule
+	// Location is the patient's time zone, which sets their day: for Schedule and daily steps.
+	// Nil means the location of the start time.
+	Location *time.Location
 }
 
 // Defaults of [Config].
@@ -81,8 +96,9 @@ type Config struct {
 	// BaseURL is Vigil's address, e.g. http://127.0.0.1:8080; readings go to BaseURL/api/v1/readings.
 	BaseURL string
 	Devices []Device
-	// Interval is how often each device measures and sends a batch. Each device starts at a
-	// random offset within the first interval, so load is spread.
+	// Interval is how often each continuous device measures and sends a batch. Each starts at a
+	// random offset within the first interval, so load is spread. A device with a Schedule
+	// measures at its times instead.
 	Interval time.Duration
 	// Speed is how many times faster than real time the simulated patients live: it drives the
 	// scenario curves, drift and battery. Readings' "at" stays real time (plus any clock skew).
@@ -104,6 +120,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock of readings' times and of simulated time; nil means time.Now.
 	Now func() time.Time
+	// Start is when the run starts, in real time: each device's story is at its Head then, and
+	// its [Config.History] ends. Zero means when Run is called.
+	Start time.Time
 	// Stats, if set, is where Run counts, so a caller can watch it while Run blocks; nil means
 	// a new Stats.
 	Stats *Stats
@@ -124,7 +143,10 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		c.Client = newClient(len(c.Devices))
 		defer c.Client.CloseIdleConnections()
 	}
-	start := c.Now()
+	start := c.Start
+	if start.IsZero() {
+		start = c.Now()
+	}
 	var wg sync.WaitGroup
 	for i, d := range c.Devices {
 		dev := newDevice(&c, i, d, start)
@@ -180,6 +202,9 @@ func checkDevices(devices []Device) error {
 			return fmt.Errorf("devicesim: device %q has unknown kind %q", d.ID, d.Kind)
 		case d.Scenario != "" && !knownScenario(d.Scenario):
 			return fmt.Errorf("devicesim: device %q has unknown scenario %q", d.ID, d.Scenario)
+		}
+		if err := d.Schedule.check(); err != nil {
+			return fmt.Errorf("devicesim: device %q: %w", d.ID, err)
 		}
 		seen[d.ID] = true
 	}

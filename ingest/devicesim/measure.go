@@ -59,7 +59,7 @@ const (
 // kindMetrics lists, per device kind, the codes it measures, in the order they are sent.
 var kindMetrics = map[rpm.DeviceKind][]string{
 	rpm.KindBPCuff:         {rpm.CodeSystolicBP, rpm.CodeDiastolicBP, rpm.CodeHeartRate},
-	rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate},
+	rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate, rpm.CodeRespRate}, // respiration derived from the pleth wave
 	rpm.KindScale:          {rpm.CodeBodyWeight},
 	rpm.KindThermometer:    {rpm.CodeBodyTemp},
 	rpm.KindGlucometer:     {rpm.CodeBloodGlucose},

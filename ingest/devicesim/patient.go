@@ -67,20 +67,15 @@ const (
 	episodeHeartRateHypotensive = 18.0  // beats /min added during a hypotensive episode
 )
 
-// Episodes and fever.
-var (
-	hypoxicEpisodes     = episodes{period: 40 * time.Minute, minLen: 4 * time.Minute, maxLen: 10 * time.Minute, salt: 1}
-	hypotensiveEpisodes = episodes{period: time.Hour, minLen: 5 * time.Minute, maxLen: 15 * time.Minute, salt: 2}
-)
-
+// Episodes (see episodes.go) and fever.
 const (
 	hypoxicSpO2Lo, hypoxicSpO2Hi                 = 84.0, 88.0 // % during an episode
 	hypotensiveSystolicLo, hypotensiveSystolicHi = 80.0, 88.0 // mm Hg during an episode
 	hypotensiveDiastolicRatio                    = 0.62       // diastolic ≈ this × systolic then
 	feverLoC, feverHiC                           = 38.5, 39.8 // °C
-	feverCycle                                   = 6 * time.Hour
-	feverHeartRatePerC                           = 10.0 // beats /min added per °C above 37
-	feverRespRate                                = 3.0  // breaths /min added
+	feverPeakHour                                = 18.0       // local time: highest in the early evening, lowest at dawn
+	feverHeartRatePerC                           = 10.0       // beats /min added per °C above 37
+	feverRespRate                                = 3.0        // breaths /min added
 	normalTempC                                  = 37.0
 )
 
@@ -96,7 +91,8 @@ const (
 const (
 	batteryDrainPerHour     = 0.005 // fraction per simulated hour: about a week per charge
 	batteryRechargeAt       = 0.2   // patients put the device on charge at 20 %
-	batteryFastDrainPerHour = 1.5   // BatteryDrain: empty within 40 simulated minutes
+	batteryDrainStart       = 0.25  // BatteryDrain: the charge at elapsed 0 …
+	batteryFastDrainPerHour = 0.08  // … falling to 20 % after 37 simulated minutes, empty after 3 h 8 min
 	batteryStartLo          = 0.5   // initial charge is uniform in [0.5, 1]
 	signalMeanDBm           = -70.0
 	signalBetweenDB         = 6.0 // dB: spread of devices' mean signal
@@ -114,7 +110,8 @@ const (
 type Patient struct {
 	kind     rpm.DeviceKind
 	scenario Scenario
-	start    time.Time // the simulated local clock at elapsed 0: gives the time of day for steps
+	schedule Schedule
+	start    time.Time // the simulated local clock at elapsed 0: gives the time of day
 	base     [numSigns]float64
 	phase    [numSigns][2]float64
 	salt     uint64  // per-patient seed of episodes and daily steps
@@ -128,9 +125,13 @@ type Patient struct {
 }
 
 // NewPatient draws the patient and traits behind d from rng; start is the simulated clock at
-// elapsed 0 (its location sets the patient's day, for cumulative steps).
+// elapsed 0. The patient's day — for d's Schedule and for cumulative steps — is that of
+// d.Location or, if nil, of start's location.
 func NewPatient(d Device, start time.Time, rng *rand.Rand) *Patient {
-	p := &Patient{kind: d.Kind, scenario: d.Scenario, start: start, salt: rng.Uint64()}
+	if d.Location != nil {
+		start = start.In(d.Location)
+	}
+	p := &Patient{kind: d.Kind, scenario: d.Scenario, schedule: d.Schedule, start: start, salt: rng.Uint64()}
 	if p.scenario == "" {
 		p.scenario = Stable
 	}
@@ -211,12 +212,18 @@ func (p *Patient) applyScenario(v *[numSigns]float64, elapsed time.Duration, rng
 			v[heartRate] += episodeHeartRateHypotensive
 		}
 	case Fever:
-		wave := math.Sin(2*math.Pi*float64(elapsed)/float64(feverCycle) + p.phase[tempC][0])
+		wave := math.Cos(2 * math.Pi * (p.hourOfDay(elapsed) - feverPeakHour) / 24)
 		v[tempC] = (feverLoC+feverHiC)/2 + (feverHiC-feverLoC)/2*wave + vitals[tempC].noise*rng.NormFloat64()
 		v[tempC] = clamp(v[tempC], feverLoC, feverHiC)
 		v[heartRate] += feverHeartRatePerC * (v[tempC] - normalTempC)
 		v[respRate] += feverRespRate
 	}
+}
+
+// hourOfDay is the hour, with its fraction, of the simulated local day at elapsed.
+func (p *Patient) hourOfDay(elapsed time.Duration) float64 {
+	h, m, sec := p.start.Add(elapsed).Clock()
+	return float64(h) + float64(m)/60 + float64(sec)/3600
 }
 
 // stepsAt is the cumulative step count of the simulated local day at elapsed.
@@ -234,18 +241,34 @@ func dayFraction(hour float64) float64 {
 	return smoothstep((hour - wakeHour) / (sleepHour - wakeHour))
 }
 
-// Battery is the device's charge, 0–1, at simulated time elapsed. A device is put on charge when
-// it reaches 20 % and comes back full; a BatteryDrain device is never recharged.
+// Battery is the device's charge, 0–1, at simulated time elapsed (before zero too). A device is
+// put on charge when it reaches 20 % and comes back full; a BatteryDrain device is never
+// recharged: it is at 25 % at elapsed 0, low for hours, then empty.
 func (p *Patient) Battery(elapsed time.Duration) float64 {
 	hours := elapsed.Hours()
 	if p.scenario == BatteryDrain {
-		return max(0, p.battery0-batteryFastDrainPerHour*hours)
+		return clamp(batteryDrainStart-batteryFastDrainPerHour*hours, 0, 1)
 	}
-	level := p.battery0 - batteryDrainPerHour*hours
-	if level >= batteryRechargeAt {
-		return level
+	cycle := 1 - batteryRechargeAt
+	used := math.Mod(1-p.battery0+batteryDrainPerHour*hours, cycle) // since the last full charge
+	if used < 0 {
+		used += cycle
 	}
-	return 1 - math.Mod(batteryRechargeAt-level, 1-batteryRechargeAt)
+	return 1 - used
+}
+
+// NextMeasurement is when, on the simulated clock, the patient next measures with a spot-check
+// device after t: at the device's Schedule, on the patient's local day, and — when the device
+// shows the patient's episodes — a few times during each episode, as an unwell patient does. It
+// is a pure function of the patient and t. A continuous device has no such times: it returns t.
+func (p *Patient) NextMeasurement(t time.Time) time.Time {
+	next := p.schedule.Next(t.In(p.start.Location()), p.salt)
+	if e, ok := p.symptomatic(); ok {
+		if check := p.start.Add(e.nextCheck(t.Sub(p.start), p.salt)); check.Before(next) {
+			next = check
+		}
+	}
+	return next
 }
 
 // SignalDBm is one report of the device's radio signal, in whole dBm.
@@ -255,26 +278,6 @@ func (p *Patient) SignalDBm(rng *rand.Rand) int {
 
 // ClockSkew is how far ahead of real time the device's clock runs.
 func (p *Patient) ClockSkew() time.Duration { return p.skew }
-
-// episodes are recurring scenario episodes: one in each period of simulated time, lasting between
-// minLen and maxLen, starting at a point of the period drawn from the patient's salt.
-type episodes struct {
-	period, minLen, maxLen time.Duration
-	salt                   uint64
-}
-
-// active reports whether simulated time t falls within an episode.
-func (e episodes) active(t time.Duration, salt uint64) bool {
-	if t < 0 {
-		return false
-	}
-	n := uint64(t / e.period)
-	key := salt ^ e.salt<<56 ^ n*0x9e3779b97f4a7c15
-	length := e.minLen + time.Duration(unit(key)*float64(e.maxLen-e.minLen))
-	begin := time.Duration(unit(key+1) * float64(e.period-length))
-	off := t % e.period
-	return off >= begin && off < begin+length
-}
 
 // unit hashes x (splitmix64) to a float in [0, 1).
 func unit(x uint64) float64 {

@@ -37,7 +37,7 @@ func TestKindMetrics(t *testing.T) {
 	t.Parallel()
 	want := map[rpm.DeviceKind][]string{
 		rpm.KindBPCuff:         {rpm.CodeSystolicBP, rpm.CodeDiastolicBP, rpm.CodeHeartRate},
-		rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate},
+		rpm.KindPulseOximeter:  {rpm.CodeSpO2, rpm.CodeHeartRate, rpm.CodeRespRate},
 		rpm.KindScale:          {rpm.CodeBodyWeight},
 		rpm.KindThermometer:    {rpm.CodeBodyTemp},
 		rpm.KindGlucometer:     {rpm.CodeBloodGlucose},
@@ -105,48 +105,122 @@ func TestDeteriorationWorsensOverHours(t *testing.T) {
 	}
 }
 
+// TestEpisodes: hypoxic episodes recur 6–8 hours apart and hypotensive ones 8–12, each 5–15
+// minutes long with values in the episode band, before simulated time zero too (for history), and
+// one starts at zero.
 func TestEpisodes(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		sc     Scenario
-		f      func(Vitals) float64
-		lo, hi float64 // the episode band
-		below  float64 // an episode value is below this; normal values are not
+		sc           Scenario
+		f            func(Vitals) float64
+		lo, hi       float64 // the episode band
+		below        float64 // an episode value is below this; normal values are not
+		gapLo, gapHi time.Duration
 	}{
-		{Hypoxic, func(v Vitals) float64 { return v.SpO2 }, 84, 88, 90},
-		{Hypotensive, func(v Vitals) float64 { return v.SystolicBP }, 80, 88, 89},
+		{Hypoxic, func(v Vitals) float64 { return v.SpO2 }, 84, 88, 90, 6 * time.Hour, 8 * time.Hour},
+		{Hypotensive, func(v Vitals) float64 { return v.SystolicBP }, 80, 88, 89, 8 * time.Hour, 12 * time.Hour},
 	}
+	const step = 30 * time.Second
 	for _, c := range cases {
 		for seed := range uint64(5) {
-			vs := sampleVitals(seed, c.sc, 8*time.Hour, 30*time.Second)
-			in, runs, run, longest := 0, 0, 0, 0
-			for _, v := range vs {
-				x := c.f(v)
-				if x >= c.below {
-					run = 0
-					continue
-				}
-				if x < c.lo || x > c.hi {
+			rng := testRNG(seed)
+			p := NewPatient(Device{ID: "d", Kind: rpm.KindBedsideMonitor, Scenario: c.sc}, simStart, rng)
+			var starts []time.Duration
+			var runStart time.Duration
+			in := false
+			for at := -3 * 24 * time.Hour; at < 24*time.Hour; at += step {
+				x := c.f(p.Vitals(at, rng))
+				switch {
+				case x < c.below && (x < c.lo || x > c.hi):
 					t.Fatalf("%s: value %.1f outside the episode band %v–%v", c.sc, x, c.lo, c.hi)
+				case x < c.below && !in:
+					in, runStart = true, at
+					starts = append(starts, at)
+				case x >= c.below && in:
+					in = false
+					if d := at - runStart; d < 5*time.Minute-step || d > 15*time.Minute+step {
+						t.Errorf("%s seed %d: an episode at %v lasted %v", c.sc, seed, runStart, d)
+					}
 				}
-				if in++; run == 0 {
-					runs++
-				}
-				run++
-				longest = max(longest, run)
 			}
-			share := float64(in) / float64(len(vs))
-			if runs < 5 || share < 0.05 || share > 0.45 || longest < 8 { // 8 samples = 4 minutes
-				t.Errorf("%s seed %d: %d episodes, %.0f%% of the time, longest %d samples", c.sc, seed, runs, 100*share, longest)
+			if !slices.Contains(starts, 0) {
+				t.Errorf("%s seed %d: no episode starts at zero: %v", c.sc, seed, starts)
+			}
+			for i := 1; i < len(starts); i++ {
+				if gap := starts[i] - starts[i-1]; gap < c.gapLo-step || gap > c.gapHi+step {
+					t.Errorf("%s seed %d: episodes at %v and %v", c.sc, seed, starts[i-1], starts[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSymptomChecks: a hypotensive patient takes their blood pressure at the cuff's times and
+// also during each episode — twice at least, 3 minutes apart, and once after it — so the
+// episode is in the readings; their thermometer, and a stable patient's cuff, keep to schedule.
+func TestSymptomChecks(t *testing.T) {
+	t.Parallel()
+	cuff := Device{ID: "bp", Kind: rpm.KindBPCuff, Scenario: Hypotensive, Schedule: UsualSchedule(rpm.KindBPCuff)}
+	p := NewPatient(cuff, simStart, testRNG(6))
+	var times []time.Duration
+	for at := p.NextMeasurement(simStart.Add(-48 * time.Hour)); at.Before(simStart.Add(48 * time.Hour)); at = p.NextMeasurement(at) {
+		times = append(times, at.Sub(simStart))
+	}
+	seen := 0
+	for k := int64(-4); k <= 3; k++ {
+		begin, length := hypotensiveEpisodes.episode(k, p.salt)
+		var during []time.Duration
+		after := false
+		for _, at := range times {
+			switch {
+			case at >= begin && at < begin+length:
+				during = append(during, at)
+			case at >= begin+length && at < begin+length+symptomCheckEvery:
+				after = true
+			}
+		}
+		if len(during) < 2 || during[len(during)-1]-during[0] < 3*time.Minute || !after {
+			t.Errorf("episode %d at %v for %v: checks %v during it, one after: %v", k, begin, length, during, after)
+		}
+		for _, at := range during {
+			if v := p.Vitals(at, testRNG(1)); v.SystolicBP >= 89 {
+				t.Errorf("a check during episode %d reads %.0f mm Hg", k, v.SystolicBP)
+			}
+		}
+		seen++
+	}
+	scheduled := 0
+	for _, at := range times {
+		if cuff.Schedule.Next(simStart.Add(at-time.Nanosecond), p.salt).Equal(simStart.Add(at)) {
+			scheduled++
+		}
+	}
+	if scheduled != 8 || len(times) < 8+3*seen {
+		t.Errorf("%d measurements in 4 days, %d of them on schedule (want 2 a day) and the rest in episodes", len(times), scheduled)
+	}
+	for _, d := range []Device{
+		{ID: "th", Kind: rpm.KindThermometer, Scenario: Hypotensive, Schedule: UsualSchedule(rpm.KindThermometer)},
+		{ID: "bp", Kind: rpm.KindBPCuff, Schedule: UsualSchedule(rpm.KindBPCuff)},
+	} {
+		p := NewPatient(d, simStart, testRNG(6))
+		for at := p.NextMeasurement(simStart); at.Before(simStart.Add(24 * time.Hour)); at = p.NextMeasurement(at) {
+			if d.Schedule.Next(at.Add(-time.Nanosecond), p.salt) != at {
+				t.Errorf("%s (%s) measured off schedule at %v", d.Kind, d.Scenario, at)
 			}
 		}
 	}
 }
 
 func TestFeverAndStableBands(t *testing.T) {
-	for _, v := range sampleVitals(3, Fever, 12*time.Hour, 5*time.Minute) {
+	fever := sampleVitals(3, Fever, 48*time.Hour, 5*time.Minute)
+	for _, v := range fever {
 		if v.TempC < feverLoC || v.TempC > feverHiC {
 			t.Fatalf("fever temperature %.2f outside 38.5–39.8", v.TempC)
+		}
+	}
+	for day := range 2 { // simStart is midnight: 06:00 is sample 72, 18:00 sample 216
+		if dawn, evening := fever[day*288+72].TempC, fever[day*288+216].TempC; dawn > 38.9 || evening < 39.4 {
+			t.Errorf("day %d: fever %.1f °C at dawn, %.1f °C in the evening", day, dawn, evening)
 		}
 	}
 	for seed := range uint64(20) {
@@ -180,17 +254,27 @@ func TestStepsCumulativePerDay(t *testing.T) {
 
 func TestBattery(t *testing.T) {
 	p := NewPatient(Device{ID: "b", Kind: rpm.KindScale}, simStart, testRNG(5))
-	for h := range 2000 {
+	for h := -1000; h < 2000; h++ {
 		if b := p.Battery(time.Duration(h) * time.Hour); b < batteryRechargeAt || b > 1 {
 			t.Fatalf("battery %.3f at %d h", b, h)
 		}
 	}
 	p = NewPatient(Device{ID: "b", Kind: rpm.KindScale, Scenario: BatteryDrain}, simStart, testRNG(5))
-	if b0, b1 := p.Battery(0), p.Battery(10*time.Minute); b1 >= b0-0.2 {
-		t.Errorf("BatteryDrain went from %.2f to %.2f in 10 simulated minutes", b0, b1)
+	var low time.Duration // how long it runs low but alive
+	prev := 1.0
+	for at := -24 * time.Hour; at < 6*time.Hour; at += time.Minute {
+		b := p.Battery(at)
+		if b > prev || b > 1 {
+			t.Fatalf("BatteryDrain at %.2f at %v after %.2f", b, at, prev)
+		}
+		if b > 0 && b <= batteryRechargeAt {
+			low += time.Minute
+		}
+		prev = b
 	}
-	if b := p.Battery(time.Hour); b != 0 {
-		t.Errorf("BatteryDrain at %.2f after an hour", b)
+	if p.Battery(0) != batteryDrainStart || p.Battery(time.Hour) > batteryRechargeAt || p.Battery(4*time.Hour) != 0 || low < 2*time.Hour {
+		t.Errorf("BatteryDrain at %.2f, after an hour %.2f, after 4 h %.2f; low but alive for %v",
+			p.Battery(0), p.Battery(time.Hour), p.Battery(4*time.Hour), low)
 	}
 }
 

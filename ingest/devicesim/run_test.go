@@ -238,7 +238,7 @@ func TestBatteryDrainStops(t *testing.T) {
 	t.Parallel()
 	f := newFakeVigil(t, nil)
 	cfg := fastConfig(f, Device{ID: "wr-1", Token: "tok", Kind: rpm.KindWearable, Scenario: BatteryDrain})
-	cfg.Speed = float64(time.Hour) / float64(100*time.Millisecond) // empty within ~70 ms
+	cfg.Speed = float64(4*time.Hour) / float64(100*time.Millisecond) // empty within ~80 ms
 	runUntil(t, cfg, 250*time.Millisecond, nil)
 	ps := f.snapshot()
 	if len(ps) < 3 {

@@ -187,8 +187,8 @@ func TestWhatIfCountsAgainstAHandComputedSeries(t *testing.T) {
 
 // TestNEWS2InputsForManyPatients: the latest entry of each kind, and the latest standing one,
 // with their authors, the scale and the latest readings, for several patients in one call; a
-// patient with nothing recorded has no entries; a device's readings taken after it was marked lost
-// are left out.
+// patient nobody recorded anything for has only the demo's usual state; a device's readings taken
+// after it was marked lost are left out.
 func TestNEWS2InputsForManyPatients(t *testing.T) {
 	ctx := context.Background()
 	s, conn := openFresh(t)
@@ -242,14 +242,16 @@ func TestNEWS2InputsForManyPatients(t *testing.T) {
 			standing++
 		}
 	}
-	if !in.Scale2 || kinds[rpm.AssessOxygen] != 2 || kinds[rpm.AssessConsciousness] != 1 || standing != 1 || in.Recorders[kim] == "" {
+	// Each kind's latest entry and latest standing one: for oxygen, kim's two; for consciousness,
+	// kim's and the demo's usual state.
+	if !in.Scale2 || kinds[rpm.AssessOxygen] != 2 || kinds[rpm.AssessConsciousness] != 2 || standing != 2 || in.Recorders[kim] == "" {
 		t.Errorf("inputs: %+v", in)
 	}
 	if hr := in.Latest[rpm.CodeHeartRate]; hr.Value != 70 {
 		t.Errorf("latest pulse %+v: want the reading taken before the device was marked lost", hr)
 	}
-	if o, ok := got[other]; !ok || o.Scale2 || len(o.Assessments) != 0 {
-		t.Errorf("the other patient: %+v, %v", o, ok)
+	if o, ok := got[other]; !ok || o.Scale2 || len(o.Assessments) != 2 || !o.Assessments[0].Standing {
+		t.Errorf("the other patient, with only the demo's usual state: %+v, %v", o, ok)
 	}
 	if err := s.RecordAssessment(ctx, "00000000-0000-4000-8000-000000000000", rpm.ClinicalAssessment{Kind: rpm.AssessOxygen, Value: rpm.OnAir, RecordedAt: now}); err != store.ErrNotFound {
 		t.Errorf("an unknown patient: %v", err)

@@ -125,7 +125,20 @@ func (d *demoSeed) patient(ctx context.Context, p DemoPatient, now time.Time) er
 			return err
 		}
 	}
-	return nil
+	return d.usualState(ctx, id, now)
+}
+
+// usualState records, once, the demo patient's usual state from their care plan — on room air,
+// alert — as standing NEWS2 entries from DemoHistory before now, so their NEWS2 counts all seven
+// parameters (a clinician's fresh observation overrides it).
+func (d *demoSeed) usualState(ctx context.Context, patientID string, now time.Time) error {
+	_, err := d.tx.Exec(ctx, `
+		INSERT INTO clinical_assessments (patient_id, kind, value, recorded_at, standing)
+		SELECT $1, k.kind, k.value, $2, true
+		FROM (VALUES ('supplemental_oxygen', 'air'), ('consciousness', 'alert')) AS k(kind, value)
+		WHERE NOT EXISTS (SELECT 1 FROM clinical_assessments c WHERE c.patient_id = $1 AND c.kind = k.kind AND c.standing)`,
+		patientID, now.Add(-DemoHistory))
+	return err
 }
 
 // device registers dev and, unless it is already assigned to someone, assigns it to the patient

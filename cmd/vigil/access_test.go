@@ -67,6 +67,7 @@ var accessMatrix = map[string]func(user string, p patientKind) outcome{
 	"POST /patients/:patient/rules/preview":            cares,
 	"POST /patients/:patient/rules/reset":              cares,
 	"POST /patients/:patient/devices/:device/end":      cares,
+	"POST /patients/:patient/devices/:device/interval": cares,
 	"GET /api/v1/patients/:patient":                    reads,
 	"GET /api/v1/patients/:patient/readings":           reads,
 	"GET /api/v1/patients/:patient/series":             reads,

@@ -14,22 +14,23 @@ import (
 // TestSilentDevicesStopLookingHealthy: in headless Chromium, a patient whose continuous monitor
 // stops reporting stops looking healthy on the census within the not-reporting rule's silence
 // (here shortened for the test: 3 missed intervals of 1 s, at least 3 s) and the timers' tick —
-// the devices badge says "1 of 2 silent" — and raises a technical alert; a patient with no
+// the devices badge says "1 of 3 silent" — and raises a technical alert; a patient with no
 // readings shows NEWS2 "no data", never "0 · low".
 func TestSilentDevicesStopLookingHealthy(t *testing.T) {
 	d := startDemo(t)
 	ctx := context.Background()
-	patient := d.patientID(t, "H1000006") // Samir Haddad: a BP cuff and a pulse oximeter
+	patient := d.patientID(t, "H1000006") // Samir Haddad: a BP cuff, a pulse oximeter and a thermometer
 	devices, err := d.store.PatientDevices(ctx, patient)
-	if err != nil || len(devices) != 2 {
+	if err != nil || len(devices) != 3 {
 		t.Fatalf("devices of the patient: %v %v", devices, err)
 	}
-	var oximeter, cuff string
+	var oximeter string
+	var spotChecks []rpm.Device
 	for _, dv := range devices {
 		if dv.Kind == rpm.KindPulseOximeter {
 			oximeter = dv.ID
 		} else {
-			cuff = dv.ID
+			spotChecks = append(spotChecks, dv)
 		}
 	}
 	const interval, silence = time.Second, 3 * time.Second
@@ -52,7 +53,13 @@ func TestSilentDevicesStopLookingHealthy(t *testing.T) {
 			t.Fatalf("post: %+v %v", res, err)
 		}
 	}
-	post(cuff, rpm.CodeSystolicBP, 128, "mm[Hg]")
+	for _, dv := range spotChecks {
+		if dv.Kind == rpm.KindBPCuff {
+			post(dv.ID, rpm.CodeSystolicBP, 128, "mm[Hg]")
+		} else {
+			post(dv.ID, rpm.CodeBodyTemp, 36.9, "Cel")
+		}
+	}
 	post(oximeter, rpm.CodeSpO2, 97, "%")
 	d.app.intake.FlushStatus(ctx)
 
@@ -75,7 +82,7 @@ func TestSilentDevicesStopLookingHealthy(t *testing.T) {
 			}
 		}
 	}()
-	if tb.waitTrueOr(devicesCell+`.includes('2 reporting')`, 10*time.Second) < 0 {
+	if tb.waitTrueOr(devicesCell+`.includes('3 reporting')`, 10*time.Second) < 0 {
 		t.Fatalf("both devices reporting: the cell says %q, data %s", tb.text(devicesCell), tb.text(row+`.querySelector('td.devices').dataset.devices`))
 	}
 	// A patient nobody has measured: no data, not a reassuring zero.
@@ -88,11 +95,11 @@ func TestSilentDevicesStopLookingHealthy(t *testing.T) {
 	<-done
 	silentAt := time.Now()
 	bound := max(3*interval, silence) + 10*time.Second
-	if tb.waitTrueOr(devicesCell+`.includes('1 of 2 silent')`, bound) < 0 {
+	if tb.waitTrueOr(devicesCell+`.includes('1 of 3 silent')`, bound) < 0 {
 		t.Fatalf("the census saying a device is silent: the cell says %q, data %s, now %s", tb.text(devicesCell),
 			tb.text(`JSON.stringify(`+row+`.querySelector('td.devices')._devices)`), tb.text(`String(Date.now())`))
 	}
-	t.Logf("the census said '1 of 2 silent' %s after the monitor's last reading (its silence %s)", time.Since(silentAt).Round(time.Millisecond), silence)
+	t.Logf("the census said '1 of 3 silent' %s after the monitor's last reading (its silence %s)", time.Since(silentAt).Round(time.Millisecond), silence)
 	// The timers raise the technical alert, for the team, apart from the clinical ones.
 	waitFor(t, bound, func() bool {
 		var n int

@@ -155,5 +155,14 @@ func deviceHistory(cfg devicesim.Config, i int, from time.Time) ([]rpm.Reading, 
 	if last.DeviceID != "" {
 		report = last
 	}
+	if report.DeviceID != "" {
+		// What the not-reporting alert and the census count from. A continuous device's story runs
+		// on without a gap into the live stream, so it was reporting until the start; a spot-check
+		// device last measured at its last scheduled time.
+		report.LastReadingAt = report.At
+		if len(cfg.Devices[i].Schedule.At) == 0 {
+			report.LastReadingAt = cfg.Start
+		}
+	}
 	return append(readings, recent...), report, err
 }

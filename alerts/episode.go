@@ -78,8 +78,10 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 		}
 	}
 	switch {
+	case o.Breach && st.Firing && r.confirmed(src, o.At):
+		return st, Retrigger // the episode goes on, confirmed: a lone reading past the limit is not a repeat
 	case o.Breach && st.Firing:
-		return st, Retrigger
+		return st, None
 	case o.Breach && r.confirmed(src, o.At):
 		st.Firing, st.ClearingSince = true, time.Time{}
 		return st, Fire

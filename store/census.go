@@ -75,7 +75,7 @@ func queueDevicesOn(b *pgx.Batch, patients []string, fn func(DeviceWatch)) {
 		var d DeviceWatch
 		var last *time.Time
 		_, err := pgx.ForEachRow(r, []any{&d.Patient, &d.Device, &d.Kind, &d.Since, &last, &d.Expected, &d.Battery, &d.ClockAhead}, func() error {
-			d.LastReadingAt = deref(last)
+			d.LastReadingAt, d.Battery = deref(last), charge(d.Battery)
 			fn(d)
 			return nil
 		})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -259,7 +260,7 @@ func (s *Store) WatchedDevices(ctx context.Context, quietBefore time.Time, batte
 		       d.last_reading_at, coalesce(a.expected_interval, '0'), d.battery, d.clock_ahead
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
 		WHERE a.ended_at IS NULL AND (
-			coalesce(d.last_reading_at, a.started_at) <= $1 OR d.battery <= $2 OR d.clock_ahead > $3
+			coalesce(d.last_reading_at, a.started_at) <= $1 OR round(d.battery::numeric, 3) <= $2 OR d.clock_ahead > $3
 			OR EXISTS (SELECT 1 FROM alerts x WHERE x.device_id = d.id AND x.patient_id = a.patient_id AND x.state <> 'resolved')
 			OR EXISTS (SELECT 1 FROM alert_rule_states st JOIN alert_rules r ON r.id = st.rule_id
 			           WHERE st.patient_id = a.patient_id AND r.kind IN ('not_reporting', 'low_battery', 'clock_skew')))`,
@@ -271,7 +272,7 @@ func (s *Store) WatchedDevices(ctx context.Context, quietBefore time.Time, batte
 		var d DeviceWatch
 		var last *time.Time
 		err := row.Scan(&d.Patient, &d.Device, &d.Kind, &d.Since, &last, &d.Expected, &d.Battery, &d.ClockAhead)
-		d.LastReadingAt = deref(last)
+		d.LastReadingAt, d.Battery = deref(last), charge(d.Battery)
 		return d, err
 	})
 	if err != nil {
@@ -287,4 +288,14 @@ func (s *Store) WatchedDevices(ctx context.Context, quietBefore time.Time, batte
 	}
 	rules, err := s.RulesForPatients(ctx, patients)
 	return list, rules, err
+}
+
+// charge is a battery level as the device reported it: stored as a 4-byte real, 0.15 reads back
+// as 0.150000006, which must still count as "at or below 15 %".
+func charge(b *float64) *float64 {
+	if b == nil {
+		return nil
+	}
+	v := math.Round(*b*1000) / 1000
+	return &v
 }

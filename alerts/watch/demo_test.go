@@ -27,13 +27,11 @@ func TestDemoScenariosRaiseTheRightAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The demo's stories (cmd/vigil/demo_devices.go).
-	scenarios := map[string]devicesim.Scenario{
-		"H1000002": devicesim.Deterioration, "H1000003": devicesim.Hypotensive, "H1000004": devicesim.Silent,
-		"H1000006": devicesim.Fever, "H1000007": devicesim.BatteryDrain, "H1000101": devicesim.Hypoxic,
-		"H1000102": devicesim.Deterioration, "H1000103": devicesim.ClockSkew,
+	// The demo's stories.
+	scenarios, head := map[string]devicesim.Scenario{}, map[string]time.Duration{}
+	for mrn, story := range devicesim.DemoStories {
+		scenarios[mrn], head[mrn] = story.Scenario, story.Head
 	}
-	head := map[string]time.Duration{"H1000002": 5 * time.Hour, "H1000102": 7 * time.Hour, "H1000101": -2 * time.Minute, "H1000003": -4 * time.Minute}
 	type sim struct {
 		dev     store.DemoDevice
 		patient *devicesim.Patient

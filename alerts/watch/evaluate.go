@@ -15,8 +15,8 @@ import (
 	"github.com/vigil-rpm/vigil/store"
 )
 
-// newEpisode is how long a condition must have been quiet for its return to be recorded as a new
-// "retriggered" event on the open alert; closer repeats only count.
+// newEpisode is how long a condition must have been quiet for its return to be recorded as a
+// "retriggered" event on an alert nobody has acknowledged yet; closer repeats only count.
 const newEpisode = 15 * time.Minute
 
 // EvaluateStored runs the rules in force for the readings' patients over the readings, inside the
@@ -268,8 +268,9 @@ func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.
 }
 
 // retrigger records that the open alert's condition holds again: counted, and announced only when
-// it got worse, came back after a quiet spell or after a latched recovery, or must be looked at
-// again after an acknowledgement.
+// it got worse, came back before anyone acknowledged its recovery, or returned after a quiet spell
+// while nobody has acknowledged it yet. An acknowledgement covers the episode until it clears (the
+// alert then resolves; a return is a new alert) or gets worse — whereupon someone must look again.
 func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity alerts.Severity) {
 	quiet := at.Sub(al.LastTriggeredAt)
 	recovered := !al.RecoveredAt.IsZero()
@@ -283,16 +284,10 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	worse := severity.Rank() > alerts.Severity(al.Severity).Rank()
 	if worse {
 		al.Severity = string(severity)
-	}
-	// An acknowledgement covers the alert as it was: if it gets worse, or comes back after a
-	// quiet spell, someone must look again.
-	if al.State == string(alerts.Acknowledged) && (worse || quiet >= newEpisode) {
-		note := "came back after " + shortDuration(quiet) + " quiet"
-		if worse {
-			note = "worse: now " + al.Severity
+		if al.State == string(alerts.Acknowledged) {
+			l, event = lifecycleOf(al).Refire(at, "worse: now "+al.Severity)
+			al = withLifecycle(al, l)
 		}
-		l, event = lifecycleOf(al).Refire(at, note)
-		al = withLifecycle(al, l)
 	}
 	switch {
 	case al.State != wasState:
@@ -301,7 +296,10 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	case worse:
 		event.Note = "worse: now " + al.Severity
 		ev.put(key, al, eventOf(event))
-	case recovered, quiet >= newEpisode:
+	case recovered, quiet >= newEpisode && al.State == string(alerts.Firing):
+		if event.Note == "" {
+			event.Note = "came back after " + shortDuration(quiet) + " quiet"
+		}
 		ev.put(key, al, eventOf(event))
 	default:
 		ev.put(key, al) // one more reading of the same: counted, not announced

@@ -195,6 +195,9 @@ var scenarios = []scenario{
 		}()}}},
 	},
 	{
+		name: "The demo cohort, 24 h", span: 24 * hour, tick: demoTick, demo: true,
+	},
+	{
 		name: "Empty escalation tier", span: 2 * hour, tick: 30 * time.Second, noNurse: true,
 		patients: []scriptPatient{
 			{name: "No one at tier 2", team: "Replay ward, no tier 2", devices: []scriptDevice{oximeter(30*time.Second, hypoxicFrom(30*minute))},

@@ -66,6 +66,7 @@ type scriptPatient struct {
 type expectation struct {
 	what   string
 	at     time.Duration
+	lead   time.Duration // an alert this much before at detects it too (at reckoned conservatively)
 	kind   string
 	code   string
 	within time.Duration
@@ -78,6 +79,7 @@ type scenario struct {
 	tick     time.Duration // the timers' interval
 	patients []scriptPatient
 	noNurse  bool          // nobody acknowledges: escalation runs its course
+	demo     bool          // the demo hospital's cohort and stories instead of scripted patients
 	ackAfter time.Duration // the simulated nurse's response time (default 3 min, inside the teams' 5-minute window)
 	stable   bool          // every patient is stable: any alert is a false alarm
 }
@@ -123,7 +125,12 @@ func replay(t *testing.T, sc scenario) outcome {
 	st := open(t, url)
 	start := time.Now().UTC().Truncate(time.Hour)
 	clk := &vclock{now: start}
-	cohort := seedCohort(t, conn, sc, start)
+	var cohort *cohort
+	if sc.demo {
+		cohort = seedDemoCohort(t, conn, st, start, sc.span)
+	} else {
+		cohort = seedCohort(t, conn, sc, start)
+	}
 	engine := watch.New(st, watch.Options{Now: clk.Now, Tick: sc.tick})
 	intake := ingest.New(st, ingest.Options{Evaluator: engine, Now: clk.Now, RatePerSecond: 1e9, Burst: 1e9, ClockSkew: time.Minute})
 	runCtx, stop := context.WithCancel(ctx)
@@ -137,22 +144,77 @@ func replay(t *testing.T, sc scenario) outcome {
 	return r.measure()
 }
 
-// cohortDevice is a scripted device as seeded, with its schedule.
+// cohortDevice is a device of the replay's cohort as seeded: where its readings come from, when
+// it posts next, and what it holds back while offline.
 type cohortDevice struct {
-	scriptDevice
+	src         deviceSource
+	name        string
 	id, patient string
-	serial      string
 	next        time.Duration
-	rng         *rand.Rand
+	offline     [2]time.Duration
 	buffered    []wireReading
-	seq         int
+	rejects     bool // its readings may be refused (a device whose clock runs fast)
+}
+
+// deviceSource is what a replay device measures and when.
+type deviceSource interface {
+	// nextAfter is its first posting time after t.
+	nextAfter(t time.Duration) time.Duration
+	// measure is what it posts at t, stamped by its own clock, and its status; off: it has stopped.
+	measure(t time.Duration, start time.Time) (readings []wireReading, status map[string]any, off bool)
+}
+
+// scripted is a scripted device as a source.
+type scripted struct {
+	scriptDevice
+	serial string
+	rng    *rand.Rand
+	seq    int
+}
+
+func (d *scripted) nextAfter(t time.Duration) time.Duration {
+	if d.every > 0 {
+		if t < 0 {
+			return 0 // continuous devices were reporting before the replay began
+		}
+		return (t/d.every + 1) * d.every
+	}
+	best := time.Duration(-1)
+	for day := t / (24 * time.Hour); best < 0; day++ {
+		for _, at := range d.daily {
+			if c := day*24*time.Hour + at; c > t && (best < 0 || c < best) {
+				best = c
+			}
+		}
+	}
+	return best
+}
+
+func (d *scripted) measure(t time.Duration, start time.Time) ([]wireReading, map[string]any, bool) {
+	if d.silentFrom > 0 && t >= d.silentFrom {
+		return nil, nil, true
+	}
+	var out []wireReading
+	for _, code := range d.codes {
+		v, ok := d.value(code, t, d.rng)
+		if !ok {
+			continue
+		}
+		unit, _ := rpm.CanonicalUnit(code)
+		d.seq++
+		out = append(out, wireReading{ID: fmt.Sprintf("%s-%d", d.serial, d.seq), Code: code, Value: v, Unit: unit,
+			At: start.Add(t).Format(time.RFC3339Nano)})
+	}
+	return out, nil, false
 }
 
 type cohort struct {
 	devices  []*cohortDevice
-	patients map[string]string // patient id → script name
-	names    map[string]string // device id → script name
-	nurse    map[string]string // patient id → the tier-1 user who acknowledges
+	patients map[string]string        // patient id → script name (MRN in the demo cohort)
+	names    map[string]string        // device id → script name
+	nurse    map[string]string        // patient id → the tier-1 user who acknowledges
+	expect   map[string][]expectation // patient id → what must be detected
+	stable   map[string]bool          // patients for whom any clinical alert is a false alarm
 }
 
 // seedCohort creates the replay's teams, their clinicians, the scenario's patients and devices,
@@ -181,7 +243,8 @@ func seedCohort(t *testing.T, conn *pgx.Conn, sc scenario, start time.Time) *coh
 			}
 		}
 	}
-	c := &cohort{patients: map[string]string{}, names: map[string]string{}, nurse: map[string]string{}}
+	c := &cohort{patients: map[string]string{}, names: map[string]string{}, nurse: map[string]string{},
+		expect: map[string][]expectation{}, stable: map[string]bool{}}
 	since := start.Add(-24 * time.Hour)
 	for i, p := range sc.patients {
 		team := cmp.Or(p.team, replayTeams[0].name)
@@ -193,7 +256,7 @@ func seedCohort(t *testing.T, conn *pgx.Conn, sc scenario, start time.Time) *coh
 			exec(`INSERT INTO clinical_assessments (patient_id, kind, value, recorded_at, standing) VALUES ($1, $2, $3, $4, true)
 				RETURNING patient_id::text`, pid, kind, value, since)
 		}
-		c.patients[pid], c.nurse[pid] = p.name, nurses[team]
+		c.patients[pid], c.nurse[pid], c.expect[pid], c.stable[pid] = p.name, nurses[team], p.expect, sc.stable
 		for j, d := range p.devices {
 			did := exec(`INSERT INTO devices (serial, vendor, model, kind) VALUES ($1, 'Replay', $2, $3) RETURNING id::text`,
 				fmt.Sprintf("R%03d-%d", i, j), d.name, string(d.kind))
@@ -206,32 +269,13 @@ func seedCohort(t *testing.T, conn *pgx.Conn, sc scenario, start time.Time) *coh
 			}
 			exec(`INSERT INTO device_assignments (device_id, patient_id, started_at, expected_interval) VALUES ($1, $2, $3, $4)
 				RETURNING id::text`, did, pid, since, expected)
-			cd := &cohortDevice{scriptDevice: d, id: did, patient: pid, serial: fmt.Sprintf("R%03d-%d", i, j), rng: rand.New(rand.NewPCG(uint64(i), uint64(j)))}
-			cd.next = cd.nextAfter(-time.Nanosecond)
+			src := &scripted{scriptDevice: d, serial: fmt.Sprintf("R%03d-%d", i, j), rng: rand.New(rand.NewPCG(uint64(i), uint64(j)))}
+			cd := &cohortDevice{src: src, name: d.name, id: did, patient: pid, offline: d.offline, next: src.nextAfter(-time.Nanosecond)}
 			c.devices = append(c.devices, cd)
 			c.names[did] = d.name
 		}
 	}
 	return c
-}
-
-// nextAfter is the device's first posting time after t.
-func (d *cohortDevice) nextAfter(t time.Duration) time.Duration {
-	if d.every > 0 {
-		if t < 0 {
-			return 0 // continuous devices were reporting before the replay began
-		}
-		return (t/d.every + 1) * d.every
-	}
-	best := time.Duration(-1)
-	for day := t / (24 * time.Hour); best < 0; day++ {
-		for _, at := range d.daily {
-			if c := day*24*time.Hour + at; c > t && (best < 0 || c < best) {
-				best = c
-			}
-		}
-	}
-	return best
 }
 
 type wireReading struct {
@@ -293,7 +337,7 @@ func (r *run) post(at time.Duration) {
 	for _, d := range r.cohort.devices {
 		if d.next == at {
 			byPatient[d.patient] = append(byPatient[d.patient], d)
-			d.next = d.nextAfter(at)
+			d.next = d.src.nextAfter(at)
 		}
 	}
 	var wg sync.WaitGroup
@@ -308,43 +352,38 @@ func (r *run) post(at time.Duration) {
 }
 
 func (r *run) postDevice(d *cohortDevice, at time.Duration) {
-	if d.silentFrom > 0 && at >= d.silentFrom {
+	now, status, off := d.src.measure(at, r.start)
+	if off {
+		d.next = 1<<63 - 1
 		return
-	}
-	var now []wireReading
-	for _, code := range d.codes {
-		v, ok := d.value(code, at, d.rng)
-		if !ok {
-			continue
-		}
-		unit, _ := rpm.CanonicalUnit(code)
-		d.seq++
-		now = append(now, wireReading{ID: fmt.Sprintf("%s-%d", d.serial, d.seq), Code: code, Value: v, Unit: unit,
-			At: r.start.Add(at).Format(time.RFC3339Nano)})
 	}
 	if d.offline[1] > 0 && at >= d.offline[0] && at < d.offline[1] {
 		d.buffered = append(d.buffered, now...)
 		return
 	}
-	r.send(d, now)
+	r.send(d, now, status)
 	if len(d.buffered) > 0 { // back online: the backlog follows the live reading
 		backlog := d.buffered
 		d.buffered = nil
 		for i := 0; i < len(backlog); i += 100 {
-			r.send(d, backlog[i:min(i+100, len(backlog))])
+			r.send(d, backlog[i:min(i+100, len(backlog))], nil)
 		}
 	}
 }
 
-func (r *run) send(d *cohortDevice, readings []wireReading) {
+func (r *run) send(d *cohortDevice, readings []wireReading, status map[string]any) {
 	if len(readings) == 0 {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{"readings": readings})
+	payload := map[string]any{"readings": readings}
+	if status != nil {
+		payload["status"] = status
+	}
+	body, _ := json.Marshal(payload)
 	res, err := r.intake.Accept(r.ctx, d.id, body) // on a goroutine of post's: report, never Fatal
 	if err != nil {
 		r.t.Errorf("%s: %v", d.name, err)
-	} else if len(res.Rejected) > 0 {
+	} else if len(res.Rejected) > 0 && !d.rejects {
 		r.t.Errorf("%s: %d readings rejected, the first %+v", d.name, len(res.Rejected), res.Rejected[0])
 	}
 }
@@ -423,13 +462,14 @@ func (r *run) measure() outcome {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	o := outcome{scenario: r.sc.name, hours: r.sc.span.Hours(), patients: len(r.sc.patients), alertsByDevice: map[string]string{}}
+	o := outcome{scenario: r.sc.name, hours: r.sc.span.Hours(), patients: len(r.cohort.patients), alertsByDevice: map[string]string{}}
 	for _, a := range list {
 		resolved := "open"
 		if !a.resolved.Equal(time.Unix(0, 0)) {
 			resolved = "resolved at " + a.resolved.Sub(r.start).String()
 		}
-		r.t.Logf("%s: %s %s at %s, %s: %s", r.cohort.patients[a.patient], a.kind, a.code, a.opened.Sub(r.start), resolved, a.summary)
+		r.t.Logf("%s: %s %s at %s, %s: %s; events %s", r.cohort.patients[a.patient], a.kind, a.code, a.opened.Sub(r.start), resolved,
+			a.summary, strings.Join(a.events, " | "))
 		if rpm.TechnicalKind(a.kind) {
 			o.technical++
 		} else {
@@ -465,42 +505,46 @@ func (r *run) measure() outcome {
 			o.failures = append(o.failures, fmt.Sprintf("false alarm for %s at %s: %s", r.cohort.patients[a.patient], a.opened.Sub(r.start), a.summary))
 		}
 	}
-	days := r.sc.span.Hours() / 24 * float64(len(r.sc.patients))
+	days := r.sc.span.Hours() / 24 * float64(o.patients)
 	o.clinicalPerPatientDay = float64(o.clinical) / days
 	r.checkExpectations(&o, list)
 	return o
 }
 
 // checkExpectations finds, for each expected deterioration, the first alert of its kind (and
-// code) for its patient that showed at or after it began.
+// code) for its patient that showed at or after it began; and holds the stable patients of a
+// cohort to no clinical alert.
 func (r *run) checkExpectations(o *outcome, list []alertRecord) {
-	for pid, name := range r.cohort.patients {
-		for _, p := range r.sc.patients {
-			if p.name != name {
+	for pid, expected := range r.cohort.expect {
+		name := r.cohort.patients[pid]
+		for _, ex := range expected {
+			o.expected++
+			found := time.Duration(-1)
+			for _, a := range list {
+				shown := r.appeared[a.id]
+				if a.patient == pid && a.kind == ex.kind && (ex.code == "" || a.code == ex.code) && shown >= ex.at-ex.lead && (found < 0 || shown < found) {
+					found = shown
+				}
+			}
+			switch {
+			case found < 0:
+				o.failures = append(o.failures, fmt.Sprintf("%s of %s: not detected", ex.what, name))
 				continue
+			case found-ex.at > ex.within:
+				o.failures = append(o.failures, fmt.Sprintf("%s of %s: detected after %s, allowed %s", ex.what, name, found-ex.at, ex.within))
 			}
-			for _, ex := range p.expect {
-				o.expected++
-				found := time.Duration(-1)
-				for _, a := range list {
-					shown := r.appeared[a.id]
-					if a.patient == pid && a.kind == ex.kind && (ex.code == "" || a.code == ex.code) && shown >= ex.at && (found < 0 || shown < found) {
-						found = shown
-					}
-				}
-				switch {
-				case found < 0:
-					o.failures = append(o.failures, fmt.Sprintf("%s of %s: not detected", ex.what, name))
-				case found-ex.at > ex.within:
-					o.failures = append(o.failures, fmt.Sprintf("%s of %s: detected after %s, allowed %s", ex.what, name, found-ex.at, ex.within))
-					o.detected++
-					o.detection = append(o.detection, found-ex.at)
-				default:
-					o.detected++
-					o.detection = append(o.detection, found-ex.at)
-				}
-			}
+			o.detected++
+			o.detection = append(o.detection, max(found-ex.at, 0))
 		}
 	}
 	slices.Sort(o.detection)
+	if r.sc.stable {
+		return // every alert was counted as a false alarm already
+	}
+	for _, a := range list {
+		if r.cohort.stable[a.patient] && !rpm.TechnicalKind(a.kind) {
+			o.falseAlarms++
+			o.failures = append(o.failures, fmt.Sprintf("false alarm for stable %s: %s", r.cohort.patients[a.patient], a.summary))
+		}
+	}
 }

@@ -13,29 +13,6 @@ import (
 	"github.com/vigil-rpm/vigil/store"
 )
 
-// demoScenarios gives some demo patients a story; the others are stable.
-var demoScenarios = map[string]devicesim.Scenario{
-	"H1000002": devicesim.Deterioration, // NEWS2 rising over hours
-	"H1000003": devicesim.Hypotensive,
-	"H1000004": devicesim.Silent,
-	"H1000006": devicesim.Fever,
-	"H1000007": devicesim.BatteryDrain,
-	"H1000101": devicesim.Hypoxic,
-	"H1000102": devicesim.Deterioration,
-	"H1000103": devicesim.ClockSkew,
-}
-
-// demoHead sets where some stories are when the demo starts, so a visitor sees them within
-// minutes: one deterioration at a medium NEWS2, one at high (their hours so far are in the
-// history), and the first hypoxic and hypotensive episodes a few minutes in (their earlier ones,
-// a few a day, are in the history).
-var demoHead = map[string]time.Duration{
-	"H1000002": 5 * time.Hour,
-	"H1000102": 7 * time.Hour,
-	"H1000101": -2 * time.Minute,
-	"H1000003": -4 * time.Minute,
-}
-
 // demoSilentAfter is how long the demo's silent device sends before it stops, for good.
 const demoSilentAfter = 2 * time.Minute
 
@@ -86,12 +63,9 @@ func demoDevices(ctx context.Context, st *store.Store) ([]devicesim.Device, []st
 		if err := st.RotateDeviceToken(ctx, d.DeviceID, hash); err != nil {
 			return nil, nil, err
 		}
-		scenario, ok := demoScenarios[d.MRN]
-		if !ok {
-			scenario = devicesim.Stable
-		}
-		devices = append(devices, devicesim.Device{ID: d.DeviceID, Token: token, Kind: d.Kind, Scenario: scenario, Firmware: "2.4.1",
-			Head: demoHead[d.MRN], Schedule: devicesim.UsualSchedule(d.Kind), Location: loc})
+		story := devicesim.DemoStory(d.MRN)
+		devices = append(devices, devicesim.Device{ID: d.DeviceID, Token: token, Kind: d.Kind, Scenario: story.Scenario, Firmware: "2.4.1",
+			Head: story.Head, Schedule: devicesim.UsualSchedule(d.Kind), Location: loc})
 		patients = append(patients, d.MRN)
 	}
 	return devices, patients, nil

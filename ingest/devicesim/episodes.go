@@ -103,3 +103,28 @@ func (p *Patient) symptomatic() (episodes, bool) {
 	}
 	return e, false
 }
+
+// Episodes returns the hypoxic or hypotensive episodes of the patient's scenario that begin in
+// [from, to) of simulated time, each as its [begin, end): what a clinical-safety replay must
+// detect. Other scenarios have none.
+func (p *Patient) Episodes(from, to time.Duration) [][2]time.Duration {
+	var e episodes
+	switch p.scenario {
+	case Hypoxic:
+		e = hypoxicEpisodes
+	case Hypotensive:
+		e = hypotensiveEpisodes
+	default:
+		return nil
+	}
+	var out [][2]time.Duration
+	for k := e.index(from) - 1; ; k++ {
+		begin, length := e.episode(k, p.salt)
+		if begin >= to {
+			return out
+		}
+		if begin >= from {
+			out = append(out, [2]time.Duration{begin, begin + length})
+		}
+	}
+}

@@ -22,6 +22,9 @@ type State struct {
 	LastNotClear  time.Time         `json:"last_not_clear,omitzero"` // newest reading, of any source, that was not clear
 	ClearingSince time.Time         `json:"clearing_since,omitzero"` // first clear reading after it
 	Devices       map[string]State  `json:"devices,omitempty"`       // per-device rules: one episode per device
+	// Held: a clinician resolved the episode's alert by hand while its condition held; nothing
+	// fires again until the condition has been seen clear (a device that was known to be off).
+	Held bool `json:"held,omitempty"`
 }
 
 // Source is what a rule remembers about one source's readings.
@@ -77,19 +80,24 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 			st.ClearingSince = time.Time{}
 		}
 	}
+	if st.Held {
+		st.Held = !o.Clear
+		return st, None
+	}
+	var tr Transition
 	switch {
 	case o.Breach && st.Firing && r.confirmed(src, o.At):
-		return st, Retrigger // the episode goes on, confirmed: a lone reading past the limit is not a repeat
+		tr = Retrigger // the episode goes on, confirmed: a lone reading past the limit is not a repeat
 	case o.Breach && st.Firing:
-		return st, None
 	case o.Breach && r.confirmed(src, o.At):
-		st.Firing, st.ClearingSince = true, time.Time{}
-		return st, Fire
+		st.Firing, st.ClearingSince, tr = true, time.Time{}, Fire
 	case st.Firing && o.Clear && !st.ClearingSince.IsZero() && o.At.Sub(st.ClearingSince) >= r.clearFor():
-		st.Firing, st.ClearingSince = false, time.Time{}
-		return st, Resolve
+		st.Firing, tr = false, Resolve
 	}
-	return st, None
+	if !st.Firing { // clearing matters only during an episode: no row for a patient who is well
+		st.LastNotClear, st.ClearingSince = time.Time{}, time.Time{}
+	}
+	return st, tr
 }
 
 // confirmed reports whether a source's breach has lasted the rule's duration and repeat count.
@@ -97,12 +105,13 @@ func (r Rule) confirmed(src Source, at time.Time) bool {
 	return src.Breaching && at.Sub(src.BreachSince) >= r.For && src.Count >= max(r.Repeat, 1)
 }
 
-// withSource is st with one source's memory replaced, and sources quiet for long forgotten. It
-// never changes the maps of the state it came from.
+// withSource is st with one source's memory replaced, and sources quiet for sourceMemory forgotten
+// (a device taken off the patient, say), breaching or not. It never changes the maps of the state
+// it came from.
 func (st State) withSource(name string, src Source, at time.Time) State {
 	sources := make(map[string]Source, len(st.Sources)+1)
 	for k, s := range st.Sources {
-		if k == name || s.Breaching || at.Sub(s.LastAt) < sourceMemory {
+		if k == name || at.Sub(s.LastAt) < sourceMemory {
 			sources[k] = s
 		}
 	}
@@ -121,11 +130,16 @@ func (st State) Late(source string, at time.Time) bool {
 // Replayed is st after a replay of one device's window (Rule.ReplaySource): the device's memory is
 // the replay's, and a reading in it that was not clear holds back a clearing under way.
 func (st State) Replayed(device string, rp Replayed) State {
-	st = st.withSource(device, rp.Source, rp.Source.LastAt)
-	if rp.LastNotClear.After(st.LastNotClear) {
-		st.LastNotClear = rp.LastNotClear
+	return st.withSource(device, rp.Source, rp.Source.LastAt).HeldBack(rp.LastNotClear)
+}
+
+// HeldBack is st after a replay of readings that did not reach the device's newest one: its
+// memory stays, but a reading in the replay that was not clear holds back a clearing under way.
+func (st State) HeldBack(lastNotClear time.Time) State {
+	if st.Firing && lastNotClear.After(st.LastNotClear) {
+		st.LastNotClear = lastNotClear
 	}
-	if !st.ClearingSince.IsZero() && !rp.LastNotClear.Before(st.ClearingSince) {
+	if !st.ClearingSince.IsZero() && !lastNotClear.Before(st.ClearingSince) {
 		st.ClearingSince = time.Time{}
 	}
 	return st
@@ -153,7 +167,7 @@ func (st State) WithDevice(id string, dev State) State {
 // clearing under way. (LastAt alone is not worth a row: a reading older than a forgotten LastAt is
 // simply evaluated.)
 func (st State) empty() bool {
-	if st.Firing || !st.ClearingSince.IsZero() || len(st.Devices) > 0 {
+	if st.Firing || st.Held || !st.ClearingSince.IsZero() || len(st.Devices) > 0 {
 		return false
 	}
 	for _, s := range st.Sources {

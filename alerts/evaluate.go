@@ -38,8 +38,8 @@ func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 	case FlatLine:
 		src = src.run(rd.Value, rd.EffectiveAt)
 		o.Breach = src.RunCount >= r.Repeat && rd.EffectiveAt.Sub(src.RunSince) >= FlatLimit(rd.Code)
-		o.Clear = src.RunCount < flatClearRun
-		step.For, step.Repeat = 0, 1 // the run is the confirmation
+		o.Clear = src.RunCount < r.Repeat // varying: no run long enough to count
+		step.For, step.Repeat = 0, 1      // the run is the confirmation
 	default:
 		return st, None
 	}
@@ -102,18 +102,15 @@ func (r Rule) window(w []Point, v float64, at time.Time) ([]Point, bool) {
 }
 
 // Flat lines: how long each continuous measure may repeat one value before it is a stuck sensor
-// rather than a patient. A living heart rate varies beat to beat; respiration and SpO₂ vary less,
-// so they are given longer. Codes not listed (weight, glucose, temperature, steps) may repeat.
+// rather than a patient. A living heart rate varies beat to beat; respiration and pressure vary
+// less, so they are given longer. Codes not listed may repeat for hours: SpO₂ (a well patient on
+// oxygen reads 100 % all night), temperature, weight, glucose, steps.
 var flatLimits = map[string]time.Duration{
 	rpm.CodeHeartRate:   10 * time.Minute,
 	rpm.CodeRespRate:    20 * time.Minute,
 	rpm.CodeSystolicBP:  30 * time.Minute,
 	rpm.CodeDiastolicBP: 30 * time.Minute,
-	rpm.CodeSpO2:        60 * time.Minute,
 }
-
-// flatClearRun: a source whose current run of identical values is shorter than this is varying.
-const flatClearRun = 3
 
 // FlatLimit is how long readings of code may repeat one value; 0 for codes that may repeat.
 func FlatLimit(code string) time.Duration { return flatLimits[code] }

@@ -59,6 +59,8 @@ type Alert struct {
 	RecoveredAt time.Time
 	// Late says the alert was raised by readings that arrived after newer ones were evaluated.
 	Late bool
+	// Technical: the alert is about a device; it neither latches nor escalates.
+	Technical bool
 }
 
 // ErrNotNow is a lifecycle step the alert's state does not allow (acknowledging a resolved alert).
@@ -136,7 +138,7 @@ func (a Alert) Resolve(at time.Time, actor, note string) (Alert, Event, error) {
 // condition clears: a high alert nobody has acknowledged yet, or one raised late, which nobody can
 // have seen while it happened.
 func (a Alert) Latches() bool {
-	return a.State == Firing && (a.Severity == High || a.Late)
+	return a.State == Firing && !a.Technical && (a.Severity == High || a.Late)
 }
 
 // Recover is the alert's step when its clear condition has held long enough: a latching alert
@@ -165,25 +167,35 @@ func (a Alert) AutoResolve(at time.Time) (Alert, Event, error) {
 
 // Escalate moves a firing alert that nobody acknowledged within the team's window to the next
 // tier that has someone on it — staffed lists the tiers of the patient's care teams that do — and
-// raises its urgency by one severity. Empty tiers are skipped, and the event says so. When no
-// higher tier has anyone, the alert stays where it is and the event says that instead (ok true,
-// Tier unchanged), once per window. ok is false when nothing is due: not firing, acknowledged, or
-// within the window.
+// raises its urgency by one severity. Empty tiers are skipped, and the event says so; an alert on a
+// tier with no one on it moves on at once, without waiting for the window or rising in severity.
+// When no higher tier has anyone, the alert stays where it is and the event says that instead (ok
+// true, Tier unchanged). ok is false when nothing is due: not firing, or within the window.
 func (a Alert) Escalate(now time.Time, window time.Duration, staffed []int) (next Alert, ev Event, ok bool) {
-	if a.State != Firing || now.Sub(a.EscalatedAt) < window {
+	timedOut := now.Sub(a.EscalatedAt) >= window
+	empty := !slices.Contains(staffed, a.Tier)
+	if a.State != Firing || !timedOut && !empty {
 		return a, Event{}, false
 	}
 	to, skipped := NextTier(a.Tier, staffed)
 	a.EscalatedAt = now
+	if empty {
+		skipped = append([]int{a.Tier}, skipped...)
+	}
 	if to == 0 {
 		return a, Event{Kind: EventNote, At: now, Note: fmt.Sprintf("not acknowledged, and no one at %s to escalate to: still with tier %d",
 			tierWords(skipped), a.Tier)}, true
 	}
 	a.Tier = to
-	a.Severity = raise(a.Severity)
-	note := fmt.Sprintf("not acknowledged within %s: now with tier %d", shortDuration(window), to)
-	if len(skipped) > 0 {
-		note = fmt.Sprintf("not acknowledged within %s; no one at %s: now with tier %d", shortDuration(window), tierWords(skipped), to)
+	note := fmt.Sprintf("not acknowledged within %s: now with tier %d", ShortDuration(window), to)
+	switch {
+	case !timedOut:
+		note = fmt.Sprintf("no one at %s: now with tier %d", tierWords(skipped), to)
+	case len(skipped) > 0:
+		note = fmt.Sprintf("not acknowledged within %s; no one at %s: now with tier %d", ShortDuration(window), tierWords(skipped), to)
+	}
+	if timedOut {
+		a.Severity = raise(a.Severity)
 	}
 	return a, Event{Kind: EventEscalated, At: now, Note: note}, true
 }
@@ -212,11 +224,11 @@ func tierWords(tiers []int) string {
 	case 1:
 		return fmt.Sprintf("tier %d", tiers[0])
 	}
-	return fmt.Sprintf("tiers %d and %d", tiers[0], tiers[len(tiers)-1])
+	if len(tiers) == 2 {
+		return fmt.Sprintf("tiers %d and %d", tiers[0], tiers[1])
+	}
+	return "any tier"
 }
-
-// shortDuration prints 15m rather than 15m0s.
-func shortDuration(d time.Duration) string { return duration(d) }
 
 func raise(s Severity) Severity {
 	switch s {

@@ -131,3 +131,16 @@ func TestLatching(t *testing.T) {
 		t.Errorf("a late alert latches: %+v", kept)
 	}
 }
+
+// TestEmptyFirstTier: an alert whose tier 1 has no one on it goes to tier 2 at once, saying why,
+// without rising in severity.
+func TestEmptyFirstTier(t *testing.T) {
+	a, _ := Open(t0, Medium, Below)
+	next, ev, ok := a.Escalate(t0.Add(time.Second), 15*time.Minute, []int{2})
+	if !ok || next.Tier != 2 || next.Severity != Medium || !strings.Contains(ev.Note, "no one at tier 1: now with tier 2") {
+		t.Errorf("%+v %+v %v", next, ev, ok)
+	}
+	if _, ev, _ := a.Escalate(t0.Add(time.Second), 15*time.Minute, nil); !strings.Contains(ev.Note, "no one at any tier") {
+		t.Errorf("nobody at all: %+v", ev)
+	}
+}

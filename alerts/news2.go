@@ -117,7 +117,7 @@ type Parameter struct {
 // NEWS2 is a score with how it was reached. Partial means some parameter was missing or stale and
 // the total counts only the others — it can only underestimate. Incomplete means two or more were:
 // a low total then says nothing reassuring, and is never to be shown as low. NoData means no
-// measured parameter has any reading at all: there is no score.
+// measured parameter has a reading (of the last day): there is no score.
 type NEWS2 struct {
 	Score      int
 	Band       Band
@@ -163,7 +163,7 @@ func ScoreNEWS2(in NEWS2Input, now time.Time, f Freshness) NEWS2 {
 		p := Parameter{Name: m.name, Code: m.code}
 		r, ok := in.Latest[m.code]
 		switch {
-		case !ok:
+		case !ok || now.Sub(r.EffectiveAt) > forgottenAfter:
 			p.Missing = true
 		case now.Sub(r.EffectiveAt) > f.For(m.code):
 			p.Value, p.Stale, p.At, p.Device = r.Value, true, r.EffectiveAt, r.DeviceID
@@ -171,7 +171,7 @@ func ScoreNEWS2(in NEWS2Input, now time.Time, f Freshness) NEWS2 {
 			p.Value, p.At, p.Device = round(r.Value, m.decimals), r.EffectiveAt, r.DeviceID
 			p.Points = m.points(p.Value)
 		}
-		n.NoData = n.NoData && !ok
+		n.NoData = n.NoData && p.Missing
 		n.add(p)
 	}
 	n.add(oxygen)
@@ -185,20 +185,14 @@ func ScoreNEWS2(in NEWS2Input, now time.Time, f Freshness) NEWS2 {
 }
 
 // recordedParameter is a clinician-recorded parameter from the entries: the latest entry of kind
-// while fresh, else the latest standing entry, else the latest entry marked stale, else missing.
+// if it is standing or fresh, else that entry marked stale — a care plan's usual state is not
+// assumed back over a later observation — else missing.
 func recordedParameter(name, kind string, entries []rpm.ClinicalAssessment, now time.Time, fresh time.Duration) Parameter {
 	p := Parameter{Name: name}
-	var latest, standing *rpm.ClinicalAssessment
+	var latest *rpm.ClinicalAssessment
 	for i := range entries {
-		e := &entries[i]
-		if e.Kind != kind {
-			continue
-		}
-		if latest == nil || e.RecordedAt.After(latest.RecordedAt) {
+		if e := &entries[i]; e.Kind == kind && (latest == nil || e.RecordedAt.After(latest.RecordedAt)) {
 			latest = e
-		}
-		if e.Standing && (standing == nil || e.RecordedAt.After(standing.RecordedAt)) {
-			standing = e
 		}
 	}
 	switch {
@@ -207,9 +201,7 @@ func recordedParameter(name, kind string, entries []rpm.ClinicalAssessment, now 
 		return p
 	case latest.Standing || now.Sub(latest.RecordedAt) <= fresh:
 		p.Recorded = latest
-	case standing != nil:
-		p.Recorded = standing
-	default:
+	default: // an observation since the care plan, gone stale: the usual state is not assumed back
 		p.Recorded, p.Stale = latest, true
 	}
 	p.At = p.Recorded.RecordedAt
@@ -227,19 +219,33 @@ func (n NEWS2) Missing() []string {
 	return out
 }
 
-// Ceiling is the highest the score could be if every stale parameter still scored its worst (3):
+// Ceiling is the highest the score could be if every stale parameter still scored its worst:
 // a score that fell only because readings went stale has not shown the patient is better.
 func (n NEWS2) Ceiling() NEWS2 {
 	c := n
 	for _, p := range n.Parameters {
 		if p.Stale {
-			c.Score += 3 - p.Points
-			c.RedScore = true
+			worst := worstPoints(p)
+			c.Score += worst - p.Points
+			c.RedScore = c.RedScore || worst == 3
 		}
 	}
 	c.Band = band(c.Score, c.RedScore)
 	return c
 }
+
+// worstPoints is the most a parameter can score: 2 for supplemental oxygen, 3 for the others.
+func worstPoints(p Parameter) int {
+	if p.Recorded != nil && p.Recorded.Kind == rpm.AssessOxygen {
+		return 2
+	}
+	return 3
+}
+
+// forgottenAfter is how old a reading may be and still be stale rather than missing: a day, twice
+// the chart's lowest monitoring frequency. A stale parameter counts at its worst for clearing a
+// NEWS2 alert; one from a device that left the patient long ago must not hold it open for ever.
+const forgottenAfter = 24 * time.Hour
 
 func (n *NEWS2) add(p Parameter) {
 	n.Parameters = append(n.Parameters, p)

@@ -117,7 +117,7 @@ func TestFreshnessIsPerParameterAndPassedIn(t *testing.T) {
 }
 
 // TestStandingAssessments: the care plan's usual state counts until replaced and never goes
-// stale; a fresh observation overrides it while fresh.
+// stale; a later observation replaces it, and is stale, not the usual state again, once old.
 func TestStandingAssessments(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	latest := map[string]rpm.Reading{rpm.CodeSpO2: reading(rpm.CodeSpO2, 97, now)}
@@ -134,8 +134,13 @@ func TestStandingAssessments(t *testing.T) {
 		t.Errorf("a fresh observation of new confusion: %d, want 3", n.Score)
 	}
 	if n := ScoreNEWS2(NEWS2Input{Latest: latest, Assessments: confused}, now.Add(13*time.Hour), DefaultFreshness()); n.Score != 0 ||
-		slices.Contains(n.Missing(), "Consciousness") {
-		t.Errorf("once the observation is stale the care plan counts again: %d, missing %v", n.Score, n.Missing())
+		!slices.Contains(n.Missing(), "Consciousness") {
+		t.Errorf("a stale observation is stale, the usual state is not assumed back: %d, missing %v", n.Score, n.Missing())
+	}
+	onOxygen := append(slices.Clone(plan), rpm.ClinicalAssessment{Kind: rpm.AssessOxygen, Value: rpm.OnOxygen, RecordedAt: now.Add(-13 * time.Hour)})
+	n = ScoreNEWS2(NEWS2Input{Latest: latest, Assessments: onOxygen}, now, DefaultFreshness())
+	if c := n.Ceiling(); c.Score != 2 || c.RedScore {
+		t.Errorf("stale oxygen at its worst scores 2, not a red 3: %+v", c)
 	}
 }
 
@@ -172,6 +177,20 @@ func TestParseFreshness(t *testing.T) {
 	for _, bad := range []string{"respiration=soon", "pulse=-1h", "heart=1h"} {
 		if _, err := ParseFreshness(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestLongGoneReadingsAreMissing: a reading over a day old no longer counts as stale (at its worst,
+// holding an alert open): it is missing.
+func TestLongGoneReadingsAreMissing(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	in := NEWS2Input{Latest: map[string]rpm.Reading{rpm.CodeRespRate: reading(rpm.CodeRespRate, 30, now.Add(-25*time.Hour)),
+		rpm.CodeSpO2: reading(rpm.CodeSpO2, 97, now.Add(-2*time.Hour))}}
+	n := ScoreNEWS2(in, now, DefaultFreshness())
+	for _, p := range n.Parameters {
+		if p.Name == "Respiration rate" && (!p.Missing || p.Stale) || p.Name == "SpO₂" && !p.Stale {
+			t.Errorf("%+v", p)
 		}
 	}
 }

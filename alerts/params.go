@@ -104,16 +104,24 @@ func (r Rule) Params() []byte {
 	return b
 }
 
+// duration prints a duration as a person writes it and ParseDuration reads it back: 2m, 90s,
+// 1h30m, 72h (not 2m0s).
 func duration(d time.Duration) string {
 	if d == 0 {
 		return ""
 	}
+	return ShortDuration(d)
+}
+
+// ShortDuration is d without its trailing zero units: 15m rather than 15m0s, 2h rather than 2h0m0s,
+// 1h30m rather than 1h30m0s. ParseDuration reads it back as d.
+func ShortDuration(d time.Duration) string {
 	s := d.String()
-	// time.Duration prints 2m0s; keep the short form a person would write.
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return "0s"
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }

@@ -127,6 +127,9 @@ type Rule struct {
 // intervals, and never before a minute.
 var DefaultNotReporting = Rule{Kind: NotReporting, Severity: Low, Missed: 3, MinSilence: time.Minute}
 
+// DefaultLowBattery is Vigil's low-battery rule (migration 010): at or below 15 %, until 25 %.
+var DefaultLowBattery = Rule{Kind: LowBattery, Severity: Low, Limit: 0.15, Clear: 0.25}
+
 // Technical reports whether the rule watches a device.
 func (r Rule) Technical() bool { return r.Kind.Technical() }
 

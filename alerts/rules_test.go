@@ -228,3 +228,22 @@ func TestRulesValidateThemselves(t *testing.T) {
 		t.Errorf("a critical limit fires at once: %v", err)
 	}
 }
+
+// TestDurationsRoundTrip: a duration a rule stores reads back as itself (10m was once stored as
+// "1", which no rule could parse).
+func TestDurationsRoundTrip(t *testing.T) {
+	for _, d := range []time.Duration{10 * time.Second, 30 * time.Second, 90 * time.Second, time.Minute, 2 * time.Minute,
+		10 * time.Minute, 20 * time.Minute, 30 * time.Minute, time.Hour, 90 * time.Minute, 2 * time.Hour, 10 * time.Hour,
+		72 * time.Hour, 100 * time.Hour, 1500 * time.Millisecond} {
+		got, err := time.ParseDuration(duration(d))
+		if err != nil || got != d {
+			t.Errorf("%s stored as %q reads back as %s (%v)", d, duration(d), got, err)
+		}
+	}
+	r := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92,
+		For: 10 * time.Minute, ClearFor: 30 * time.Minute}
+	back, err := ParseRule(rpm.AlertRule{Kind: string(r.Kind), Code: r.Code, Severity: string(r.Severity), Params: r.Params()})
+	if err != nil || back.For != r.For || back.ClearFor != r.ClearFor {
+		t.Errorf("a rule for 10m, clearing for 30m, reads back as %+v (%v)", back, err)
+	}
+}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -30,7 +30,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	silences, err := h.alerts.Silences(c.Request().Context(), ids)
+	deviceRules, err := h.alerts.DeviceRulesOf(c.Request().Context(), ids)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	for _, r := range rows {
 		row := views.CensusRow{Patient: r.Patient, Teams: r.Teams, SharedUntil: r.Access.SharedUntil,
 			Latest: r.Latest, OpenAlerts: r.OpenAlerts, NEWS2: news2Badge(h.alerts.NEWS2(r.NEWS2, now)),
-			Devices: deviceBadges(r.Devices, silences[r.ID]), OpenAlertIDs: openIDs[r.ID], Care: care[r.ID]}
+			Devices: deviceBadges(r.Devices, deviceRules[r.ID]), OpenAlertIDs: openIDs[r.ID], Care: care[r.ID]}
 		p.Rows = append(p.Rows, row)
 		for _, t := range r.Teams {
 			if !slices.Contains(p.Teams, t) {
@@ -67,7 +67,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	slices.Sort(p.Teams)
 	// Sickest first: by NEWS2, then open alerts; the list's own order (by name) breaks ties.
 	slices.SortStableFunc(p.Rows, func(a, b views.CensusRow) int {
-		return cmp.Or(cmp.Compare(b.NEWS2.Score, a.NEWS2.Score), cmp.Compare(b.OpenAlerts, a.OpenAlerts))
+		return cmp.Or(cmp.Compare(riskRank(b.NEWS2), riskRank(a.NEWS2)), cmp.Compare(b.OpenAlerts, a.OpenAlerts))
 	})
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
@@ -75,17 +75,28 @@ func (h *Handlers) PatientList(c echo.Context) error {
 	return render(c, http.StatusOK, views.Census(p))
 }
 
-// deviceBadges are the devices on a patient as the census counts them, silent after the
-// not-reporting rule's silence for each one's expected interval.
-func deviceBadges(devices []store.DeviceWatch, rule alerts.Rule) []views.DeviceBadge {
+// riskRank orders the census: by NEWS2, with a patient whose risk is unknown — no data, or a low
+// score with two or more parameters missing — right after those at medium risk or higher, never
+// sunk below the patients known to be well.
+func riskRank(n views.NEWS2View) float64 {
+	if n.NoData || n.Incomplete && (n.Band == "low" || n.Band == "low-medium") {
+		return 4.5
+	}
+	return float64(n.Score)
+}
+
+// deviceBadges are the devices on a patient as the census counts them: silent after the
+// not-reporting rule's silence for each one's expected interval, low at the low-battery rule's
+// limit.
+func deviceBadges(devices []store.DeviceWatch, rules watch.DeviceRules) []views.DeviceBadge {
 	out := make([]views.DeviceBadge, len(devices))
 	for i, d := range devices {
 		last := d.Since
 		if d.LastReadingAt.After(last) {
 			last = d.LastReadingAt
 		}
-		out[i] = views.DeviceBadge{ID: d.Device, LastReading: last, SilentAfter: rule.SilenceFor(d.Interval()),
-			LowBattery: d.Battery != nil && *d.Battery <= lowBattery}
+		out[i] = views.DeviceBadge{ID: d.Device, LastReading: last, SilentAfter: rules.NotReporting.SilenceFor(d.Interval()),
+			LowBattery: d.Battery != nil && *d.Battery <= rules.LowBattery.Limit}
 	}
 	return out
 }

@@ -114,6 +114,9 @@ func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.A
 		return rpm.AlertRule{}, alerts.Rule{}, "The clear time must be at least 2m: a value back to normal for a moment does not end an episode."
 	}
 	s.Params = r.Params()
+	if back, err := alerts.ParseRule(s); err != nil || back.Describe() != r.Describe() {
+		return rpm.AlertRule{}, alerts.Rule{}, "This rule cannot be saved as written; write durations such as 90s, 10m or 72h."
+	}
 	return s, r, ""
 }
 

@@ -10,7 +10,13 @@ ALTER TABLE devices
     ADD COLUMN status_changed_at timestamptz,
     ADD COLUMN last_reading_at   timestamptz,
     ADD COLUMN clock_ahead       interval;
-UPDATE devices SET status_changed_at = created_at WHERE status <> 'active';
+-- For devices already out of service, when they were marked is unknown: no later than their last
+-- post, after which they could not post again.
+UPDATE devices SET status_changed_at = coalesce(last_seen_at, created_at) + interval '1 millisecond' WHERE status <> 'active';
+-- The devices' latest readings so far, from the per-code times the no-data timer kept: without
+-- them every device would look silent since its assignment, and page the teams at the upgrade.
+UPDATE devices d SET last_reading_at = m.last_at
+FROM (SELECT device_id, max(last_at) AS last_at FROM device_metrics GROUP BY device_id) m WHERE m.device_id = d.id;
 
 -- How often the care plan expects the device to report for this patient (NULL: the device kind's
 -- usual interval): a technical alert says when it stops.

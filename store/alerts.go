@@ -436,8 +436,8 @@ func deref(t *time.Time) time.Time {
 	return *t
 }
 
-// maxReplay bounds the readings one late-reading replay reads back.
-const maxReplay = 100_000
+// MaxReplay bounds the readings one late-reading replay reads back.
+const MaxReplay = 100_000
 
 // DeviceReadings returns one device's readings of a code for one of the transaction's patients,
 // in time order: the before readings just earlier than from, and those from from to to — the
@@ -452,7 +452,7 @@ func (a *AlertTx) DeviceReadings(ctx context.Context, patient, device, code stri
 			(SELECT `+readingColumns+` FROM readings r
 			 WHERE r.patient_id = $1 AND r.code = $3 AND r.device_id = $2 AND r.effective_at >= $4 AND r.effective_at <= $5
 			 ORDER BY r.effective_at LIMIT $7)) w
-		ORDER BY effective_at`, patient, device, code, from, to, before, maxReplay)
+		ORDER BY effective_at`, patient, device, code, from, to, before, MaxReplay)
 	if err != nil {
 		return nil, fmt.Errorf("device readings: %w", err)
 	}

@@ -79,8 +79,9 @@ type EscalationDue struct {
 	Staffed []int
 }
 
-// DueEscalations returns firing alerts not acknowledged within their window at now: those that
-// can move to a staffed higher tier, and those not yet found stuck (no one higher).
+// DueEscalations returns firing clinical alerts not acknowledged within their window at now, or on
+// a tier with no one on it: those that can move to a staffed higher tier, and those not yet found
+// stuck (no one higher). Technical alerts do not escalate.
 func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]EscalationDue, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
@@ -93,7 +94,8 @@ func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]Escalation
 				FROM patient_care_teams pt JOIN care_team_members m ON m.team_id = pt.team_id
 				JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
 				WHERE pt.patient_id = a.patient_id) st
-			WHERE a.state = 'firing' AND a.escalated_at + w.window <= $1
+			JOIN alert_rules ar ON ar.id = a.rule_id AND ar.kind IN ('threshold', 'rate_of_change', 'news2')
+			WHERE a.state = 'firing' AND (a.escalated_at + w.window <= $1 OR NOT a.tier = ANY(coalesce(st.tiers, '{}')))
 			  AND (NOT a.escalation_stuck OR EXISTS (SELECT 1 FROM unnest(st.tiers) t WHERE t > a.tier)))
 		SELECT `+alertColumns+`, due.window, due.tiers FROM due JOIN alerts a ON a.id = due.id
 		JOIN alert_rules r ON r.id = a.rule_id
@@ -247,24 +249,42 @@ func (d DeviceWatch) Interval() time.Duration {
 	return rpm.DefaultReportingInterval(d.Kind)
 }
 
+// DeviceCheck is what the technical timers look for in devices: silent for Missed of their
+// expected intervals (and at least MinSilence) at Now, charged at or below Battery, a clock ahead
+// by more than Ahead — each the most lenient of any rule in force, so no device that may need an
+// alert is left out.
+type DeviceCheck struct {
+	Now        time.Time
+	Missed     int
+	MinSilence time.Duration
+	Battery    float64
+	Ahead      time.Duration
+}
+
 // WatchedDevices returns the devices on patients that may need a technical alert, with the rules
-// in force for their patients: quiet since quietBefore, charged at or below battery, clock ahead
-// by more than ahead, or with a technical alert open or a technical rule's episode under way for
-// their patient (to clear it).
-func (s *Store) WatchedDevices(ctx context.Context, quietBefore time.Time, battery float64, ahead time.Duration) ([]DeviceWatch, map[string][]rpm.AlertRule, error) {
+// in force for their patients: those c looks for, and those with a technical alert open or a
+// technical episode under way (to clear it).
+func (s *Store) WatchedDevices(ctx context.Context, c DeviceCheck) ([]DeviceWatch, map[string][]rpm.AlertRule, error) {
+	kinds, every := make([]string, len(rpm.DeviceKinds)), make([]time.Duration, len(rpm.DeviceKinds))
+	for i, k := range rpm.DeviceKinds {
+		kinds[i], every[i] = string(k), rpm.DefaultReportingInterval(k)
+	}
 	rows, err := s.pool.Query(ctx, `
+		WITH k AS (SELECT * FROM unnest($6::text[], $7::interval[]) AS k(kind, every))
 		SELECT a.patient_id::text, d.id::text, d.kind, greatest(a.started_at, (
 		           SELECT max(e.at) FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id AND xr.kind = 'not_reporting'
 		           JOIN alert_events e ON e.alert_id = x.id AND e.kind = 'resolved'
 		           WHERE x.device_id = d.id AND x.patient_id = a.patient_id)),
 		       d.last_reading_at, coalesce(a.expected_interval, '0'), d.battery, d.clock_ahead
-		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active'
+		FROM device_assignments a JOIN devices d ON d.id = a.device_id AND d.status = 'active' JOIN k ON k.kind = d.kind
 		WHERE a.ended_at IS NULL AND (
-			coalesce(d.last_reading_at, a.started_at) <= $1 OR round(d.battery::numeric, 3) <= $2 OR d.clock_ahead > $3
+			coalesce(d.last_reading_at, a.started_at) <= $1::timestamptz - greatest($2::int * coalesce(a.expected_interval, k.every), $3::interval)
+			OR round(d.battery::numeric, 3) <= $4 OR d.clock_ahead > $5
 			OR EXISTS (SELECT 1 FROM alerts x WHERE x.device_id = d.id AND x.patient_id = a.patient_id AND x.state <> 'resolved')
 			OR EXISTS (SELECT 1 FROM alert_rule_states st JOIN alert_rules r ON r.id = st.rule_id
-			           WHERE st.patient_id = a.patient_id AND r.kind IN ('not_reporting', 'low_battery', 'clock_skew')))`,
-		quietBefore, battery, ahead)
+			           WHERE st.patient_id = a.patient_id AND r.kind IN ('not_reporting', 'low_battery', 'clock_skew')
+			             AND jsonb_exists(st.state -> 'devices', d.id::text)))`,
+		c.Now, c.Missed, c.MinSilence, c.Battery, c.Ahead, kinds, every)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
 	}
@@ -298,4 +318,22 @@ func charge(b *float64) *float64 {
 	}
 	v := math.Round(*b*1000) / 1000
 	return &v
+}
+
+// NEWS2UnderWay returns the patients with a NEWS2 episode under way: an open NEWS2 alert, or a
+// NEWS2 rule that remembers something (an onset being confirmed).
+func (s *Store) NEWS2UnderWay(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.patient_id::text FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
+		WHERE r.kind = 'news2' AND a.state <> 'resolved'
+		UNION
+		SELECT st.patient_id::text FROM alert_rule_states st JOIN alert_rules r ON r.id = st.rule_id WHERE r.kind = 'news2'`)
+	if err != nil {
+		return nil, fmt.Errorf("store: news2 under way: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: news2 under way: %w", err)
+	}
+	return ids, nil
 }

@@ -102,8 +102,11 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm
 	return out, err
 }
 
-// rearm makes the alert's rule forget what it remembered about the patient — or, for a per-device
-// rule, about the alert's device — so it raises a new alert only when its condition holds afresh.
+// rearm makes the alert's rule forget what it remembered about the patient, so it raises a new
+// alert only when its condition holds afresh for its whole confirmation. A per-device rule, whose
+// conditions need no confirmation (a device silent, a battery low), holds the device back instead
+// until its condition has been seen clear: a device known to be off is not alarmed again until it
+// came back and failed again.
 func (e *Engine) rearm(ctx context.Context, tx *store.AlertTx, al rpm.Alert) error {
 	key := store.RuleStateKey{Patient: al.PatientID, Rule: al.RuleID}
 	if al.DeviceID == "" {
@@ -113,7 +116,7 @@ func (e *Engine) rearm(ctx context.Context, tx *store.AlertTx, al rpm.Alert) err
 	if err != nil {
 		return err
 	}
-	st := alerts.DecodeState(stored).WithDevice(al.DeviceID, alerts.State{})
+	st := alerts.DecodeState(stored).WithDevice(al.DeviceID, alerts.State{Held: true})
 	return tx.SaveStates(ctx, []store.StateWrite{{Key: key, State: alerts.EncodeState(st)}})
 }
 
@@ -122,7 +125,7 @@ func lifecycleOf(a rpm.Alert) alerts.Alert {
 	return alerts.Alert{State: alerts.AlertState(a.State), Severity: alerts.Severity(a.Severity),
 		Direction: alerts.Direction(a.Direction), Tier: a.Tier, OpenedAt: a.OpenedAt, LastTriggeredAt: a.LastTriggeredAt,
 		EscalatedAt: a.EscalatedAt, AcknowledgedAt: a.AcknowledgedAt, SnoozedUntil: a.SnoozedUntil, ResolvedAt: a.ResolvedAt,
-		RecoveredAt: a.RecoveredAt, Late: a.Late}
+		RecoveredAt: a.RecoveredAt, Late: a.Late, Technical: a.Technical()}
 }
 
 // withLifecycle puts the lifecycle's fields back on the stored alert.

@@ -15,6 +15,12 @@ import (
 	"github.com/vigil-rpm/vigil/store"
 )
 
+// lateAfter is how long after it was taken a reading may arrive and still be on time — wearables
+// and home hubs upload in batches every few minutes: an onset confirmed by one that came later (a
+// device uploading what it stored while offline) is raised late, and latches, whether or not the
+// device's newer readings came first.
+const lateAfter = 15 * time.Minute
+
 // newEpisode is how long a condition must have been quiet for its return to be recorded as a
 // "retriggered" event on an alert nobody has acknowledged yet; closer repeats only count.
 const newEpisode = 15 * time.Minute
@@ -103,6 +109,10 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 			continue
 		}
 		st = next
+		if _, open := ev.current(ev.keyOf(patient, rule, "")); tr == alerts.Fire && !open && r.ReceivedAt.Sub(r.EffectiveAt) > lateAfter {
+			ev.openLate(ev.keyOf(patient, rule, ""), rule, alerts.Onset{Reading: r})
+			continue
+		}
 		ev.apply(ev.keyOf(patient, rule, ""), rule, tr, r.EffectiveAt, r.DeviceID, rule.Summary(r.Value), rule.Severity)
 	}
 	for _, device := range slices.Sorted(maps.Keys(late)) {
@@ -116,17 +126,24 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 }
 
 // replayLate evaluates a device's late readings in order: it replays the device's readings from
-// before the earliest late one up to the newest it had, and raises — marked late — what the
-// replay finds that no alert covered. The device's memory becomes the replay's.
+// before the earliest late one to far enough after the latest to see what they confirm or clear,
+// and raises — marked late — each episode the replay finds that no alert covered. The device's
+// memory becomes the replay's when the replay reached its newest reading.
 func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alerts.Rule, st alerts.State, device string, late []rpm.Reading) (alerts.State, error) {
-	first := late[0].EffectiveAt
-	last := st.Sources[device].LastAt
-	window, err := ev.tx.DeviceReadings(ctx, patient, device, rule.Code, first.Add(-rule.ReplayLookback()), last, max(rule.Repeat, 1))
+	first, lastLate := late[0].EffectiveAt, late[len(late)-1].EffectiveAt
+	newest := st.Sources[device].LastAt
+	end := minTime(newest, lastLate.Add(rule.ReplayLookback()))
+	window, err := ev.tx.DeviceReadings(ctx, patient, device, rule.Code, first.Add(-rule.ReplayLookback()), end, max(rule.Repeat, 1))
 	if err != nil {
 		return st, err
 	}
 	rp := rule.ReplaySource(window)
-	st = st.Replayed(device, rp)
+	reached := end.Equal(newest) && len(window) < store.MaxReplay
+	if reached {
+		st = st.Replayed(device, rp)
+	} else {
+		st = st.HeldBack(rp.LastNotClear)
+	}
 	key := ev.keyOf(patient, rule, "")
 	var spans []store.AlertSpan
 	for _, on := range rp.Onsets {
@@ -134,27 +151,32 @@ func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alert
 		if at.Before(first) {
 			continue // the late readings cannot have changed an onset before them
 		}
+		to := on.Cleared
+		if to.IsZero() {
+			to = end
+		}
 		if spans == nil {
 			if spans, err = ev.tx.AlertSpans(ctx, patient, string(rule.Kind), rule.Code, string(rule.Direction), first.Add(-rule.ReplayLookback())); err != nil {
 				return st, err
 			}
 		}
-		if ev.covered(key, at, spans) {
+		if ev.covered(key, at, to, spans) {
 			continue
 		}
 		ev.openLate(key, rule, on)
-		st.Firing = st.Firing || on.Cleared.IsZero() && rp.Ongoing
+		st.Firing = st.Firing || on.Cleared.IsZero() && rp.Ongoing && reached
 	}
 	return st, nil
 }
 
-// covered reports whether an alert of key was open at at, or is open now (a late episode found
-// beside an open alert is noted on it rather than raised again).
-func (ev *evaluation) covered(key store.OpenAlertKey, at time.Time, spans []store.AlertSpan) bool {
+// covered reports whether an alert of key already stands for an episode from from to to: one
+// whose time overlaps it, or the alert open now — on which an episode outside its own time, found
+// in late readings, is noted instead of raised again.
+func (ev *evaluation) covered(key store.OpenAlertKey, from, to time.Time, spans []store.AlertSpan) bool {
 	if al, open := ev.current(key); open {
-		if at.Before(al.OpenedAt) {
+		if to.Before(al.OpenedAt) || !al.RecoveredAt.IsZero() && from.After(al.RecoveredAt) {
 			ev.put(key, al, rpm.AlertEvent{Kind: string(alerts.EventNote), At: ev.now,
-				Note: "readings that arrived late show the condition also from " + stampOf(at)})
+				Note: "readings that arrived late show the condition also from " + stampOf(from) + " to " + stampOf(to)})
 		}
 		return true
 	}
@@ -162,8 +184,15 @@ func (ev *evaluation) covered(key store.OpenAlertKey, at time.Time, spans []stor
 		spans = append(spans, store.AlertSpan{Opened: w.Alert.OpenedAt, Resolved: w.Alert.ResolvedAt})
 	}
 	return slices.ContainsFunc(spans, func(s store.AlertSpan) bool {
-		return !at.Before(s.Opened) && (s.Resolved.IsZero() || !at.After(s.Resolved))
+		return !s.Opened.After(to) && (s.Resolved.IsZero() || !s.Resolved.Before(from))
 	})
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // openLate raises an alert for an episode found in late readings. Nobody saw it as it happened,
@@ -172,7 +201,7 @@ func (ev *evaluation) openLate(key store.OpenAlertKey, rule alerts.Rule, on aler
 	r := on.Reading
 	l, event := alerts.Open(r.EffectiveAt, rule.Severity, rule.Direction)
 	l.Late = true
-	event.Note = "raised late: readings taken from " + stampOf(r.EffectiveAt) + " arrived after newer ones"
+	event.Note = "raised late: readings taken from " + stampOf(r.EffectiveAt) + " arrived " + shortDuration(r.ReceivedAt.Sub(r.EffectiveAt).Round(time.Second)) + " later"
 	events := []rpm.AlertEvent{eventOf(event)}
 	if !on.Cleared.IsZero() {
 		var rec alerts.Event
@@ -223,8 +252,8 @@ func latestNEWS2Reading(readings []rpm.Reading) (time.Time, bool) {
 func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
 	st := ev.state(key)
-	if st.Late("", at) {
-		return // NEWS2 is the current score: an older reading does not change it
+	if last := st.Sources[""].LastAt; at.Before(last) {
+		at = last // a late reading may still be its parameter's latest: score as of the last look
 	}
 	score := ev.engine.NEWS2(ev.scope.NEWS2[patient], at)
 	st, tr := rule.Step(st, rule.ObserveNEWS2(score, at))

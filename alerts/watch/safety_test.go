@@ -103,6 +103,7 @@ type outcome struct {
 	episodes, flaps       int
 	escalations, stuck    int
 	skipped               int // escalations past an empty tier
+	reopened              int // opened within 15 minutes of the same condition's last alert resolving
 	expected, detected    int
 	detection             []time.Duration // per detected expectation
 	falseAlarms           int             // alerts of a stable scenario
@@ -436,6 +437,7 @@ func (r *run) nurse(at time.Duration) {
 // alertRecord is an alert as the measurement reads it.
 type alertRecord struct {
 	id, patient, kind, code, device string
+	direction                       string // and, for a per-device alert, the device: its key with kind and code
 	summary                         string
 	opened, resolved                time.Time
 	late                            bool
@@ -446,7 +448,8 @@ type alertRecord struct {
 // measure reads the alerts and their events and checks the scenario's expectations.
 func (r *run) measure() outcome {
 	rows, err := r.conn.Query(r.ctx, `
-		SELECT a.id::text, a.patient_id::text, r.kind, coalesce(r.code, ''), a.summary, coalesce(a.source_device_id::text, a.device_id::text, ''),
+		SELECT a.id::text, a.patient_id::text, r.kind, coalesce(r.code, ''), a.direction || coalesce(a.device_id::text, ''), a.summary,
+		       coalesce(a.source_device_id::text, a.device_id::text, ''),
 		       a.opened_at, coalesce(a.resolved_at, 'epoch'), a.late,
 		       (SELECT array_agg(e.kind || ':' || e.note ORDER BY e.at, e.id) FROM alert_events e WHERE e.alert_id = a.id),
 		       EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.id AND e.actor_id IS NOT NULL)
@@ -456,7 +459,7 @@ func (r *run) measure() outcome {
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (alertRecord, error) {
 		var a alertRecord
-		err := row.Scan(&a.id, &a.patient, &a.kind, &a.code, &a.summary, &a.device, &a.opened, &a.resolved, &a.late, &a.events, &a.human)
+		err := row.Scan(&a.id, &a.patient, &a.kind, &a.code, &a.direction, &a.summary, &a.device, &a.opened, &a.resolved, &a.late, &a.events, &a.human)
 		return a, err
 	})
 	if err != nil {
@@ -497,6 +500,18 @@ func (r *run) measure() outcome {
 			o.flaps++
 			o.failures = append(o.failures, fmt.Sprintf("flap: %s %s of %s opened %s, resolved %s later", a.kind, a.code,
 				r.cohort.patients[a.patient], a.opened.Sub(r.start), a.resolved.Sub(a.opened)))
+		}
+	}
+	for i, a := range list { // in order of opening
+		for _, b := range list[:i] {
+			gap := a.opened.Sub(b.resolved)
+			if b.patient == a.patient && b.kind == a.kind && b.code == a.code && b.direction == a.direction &&
+				!b.resolved.Equal(time.Unix(0, 0)) && gap >= 0 && gap < 15*time.Minute {
+				o.reopened++
+				o.failures = append(o.failures, fmt.Sprintf("reopened: %s %s of %s %s after the last one resolved", a.kind, a.code,
+					r.cohort.patients[a.patient], gap))
+				break
+			}
 		}
 	}
 	if r.sc.stable {

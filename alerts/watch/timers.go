@@ -40,7 +40,8 @@ func (e *Engine) RunTimers(ctx context.Context) {
 // CheckTimers does one round of the clock-driven checks at the engine's now.
 func (e *Engine) CheckTimers(ctx context.Context) error {
 	now := e.opts.Now()
-	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkDevices(ctx, now), e.resolveOrphans(ctx, now))
+	return errors.Join(e.escalate(ctx, now), e.endSnoozes(ctx, now), e.checkDevices(ctx, now), e.resolveOrphans(ctx, now),
+		e.rescoreNEWS2(ctx))
 }
 
 // onLockedAlert runs step on one alert under its patient's alert lock, reloaded: the timers'
@@ -140,20 +141,24 @@ func (e *Engine) checkDevices(ctx context.Context, now time.Time) error {
 	if err != nil || len(stored) == 0 {
 		return err
 	}
-	quiet, noData, battery, skew := time.Time{}, time.Duration(-1), 0.0, time.Duration(1<<62)
+	look := store.DeviceCheck{Now: now, Missed: 1 << 30, MinSilence: 1 << 62, Ahead: 1 << 62}
+	noData := time.Duration(-1)
 	for _, s := range stored {
 		r, ok := e.rule(s)
 		switch {
 		case !ok:
 		case r.Kind == alerts.NotReporting:
-			quiet = maxTime(quiet, now.Add(-r.MinSilence))
+			look.Missed, look.MinSilence = min(look.Missed, r.Missed), min(look.MinSilence, r.MinSilence)
 		case r.Kind == alerts.NoData && (noData < 0 || r.Silence < noData):
 			noData = r.Silence
 		case r.Kind == alerts.LowBattery:
-			battery = max(battery, r.Limit)
+			look.Battery = max(look.Battery, r.Limit)
 		case r.Kind == alerts.ClockSkew:
-			skew = min(skew, r.Skew)
+			look.Ahead = min(look.Ahead, r.Skew)
 		}
+	}
+	if look.Missed == 1<<30 { // no not-reporting rule anywhere
+		look.Missed = 0
 	}
 	byPatient := map[string]*deviceCheck{}
 	check := func(p string, rules []rpm.AlertRule) *deviceCheck {
@@ -162,7 +167,7 @@ func (e *Engine) checkDevices(ctx context.Context, now time.Time) error {
 		}
 		return byPatient[p]
 	}
-	devices, rules, err := e.store.WatchedDevices(ctx, quiet, battery, skew)
+	devices, rules, err := e.store.WatchedDevices(ctx, look)
 	if err != nil {
 		return err
 	}
@@ -254,8 +259,24 @@ func (ev *evaluation) observeDevice(patient string, rule alerts.Rule, device str
 	}
 }
 
+// rescoreNEWS2 scores again, as time passes, the patients whose NEWS2 episode is under way — an
+// onset being confirmed, or an alert open: a patient measured only by spot checks sends nothing
+// for hours, and a confirmation or a clear must not wait for the next reading.
+func (e *Engine) rescoreNEWS2(ctx context.Context) error {
+	patients, err := e.store.NEWS2UnderWay(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range patients {
+		if err := e.ReevaluateNEWS2(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ReevaluateNEWS2 scores the patient now and steps the NEWS2 rule's episode — after a clinician
-// records oxygen or consciousness, or changes the SpO₂ scale.
+// records oxygen or consciousness, or changes the SpO₂ scale, and as time passes (rescoreNEWS2).
 func (e *Engine) ReevaluateNEWS2(ctx context.Context, patientID string) error {
 	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
 		sc, err := tx.Load(ctx, true)
@@ -273,15 +294,7 @@ func (e *Engine) ReevaluateNEWS2(ctx context.Context, patientID string) error {
 }
 
 // shortDuration prints 15m rather than 15m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	for _, suffix := range []string{"m0s", "h0m"} {
-		if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
-			s = s[:len(s)-len(suffix)+1]
-		}
-	}
-	return s
-}
+func shortDuration(d time.Duration) string { return alerts.ShortDuration(d) }
 
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {

@@ -82,7 +82,7 @@ func TestEscalationAcknowledgementAndSnooze(t *testing.T) {
 	if _, err := h.conn.Exec(ctx, `UPDATE care_teams SET ack_window = '5 minutes'`); err != nil {
 		t.Fatal(err)
 	}
-	start := h.start.Add(time.Hour)
+	start := clk.now.Add(-3 * time.Minute)       // the device uploads every few minutes: on time
 	postHR(t, in, d.DeviceID, start, 0, 180, 35) // below 40 for 3 min: the "below" alert (high)
 	low := openAlerts(t, h, patient)["below"]
 	if low.State != "firing" || low.Tier != 1 {

@@ -96,22 +96,32 @@ func (e *Engine) NEWS2Of(ctx context.Context, patientIDs []string, now time.Time
 	return out, nil
 }
 
-// Silences returns, for each patient, the not-reporting rule in force — how long a device may go
-// without a reading before it counts as silent — or Vigil's default where the patient has it
-// switched off, so that a screen never calls a silent device "reporting".
-func (e *Engine) Silences(ctx context.Context, patientIDs []string) (map[string]alerts.Rule, error) {
+// DeviceRules are the technical rules in force for one patient that the screens count devices
+// by: how long a device may go without a reading, and the charge that is low.
+type DeviceRules struct {
+	NotReporting, LowBattery alerts.Rule
+}
+
+// DeviceRulesOf returns, for each patient, the not-reporting and low-battery rules in force — or
+// Vigil's defaults where the patient has them switched off, so that a screen never calls a silent
+// device "reporting".
+func (e *Engine) DeviceRulesOf(ctx context.Context, patientIDs []string) (map[string]DeviceRules, error) {
 	rules, err := e.store.RulesForPatients(ctx, patientIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]alerts.Rule, len(patientIDs))
+	out := make(map[string]DeviceRules, len(patientIDs))
 	for _, p := range patientIDs {
-		out[p] = alerts.DefaultNotReporting
+		d := DeviceRules{NotReporting: alerts.DefaultNotReporting, LowBattery: alerts.DefaultLowBattery}
 		for _, s := range rules[p] {
-			if r, ok := e.rule(s); ok && r.Kind == alerts.NotReporting {
-				out[p] = r
+			switch r, ok := e.rule(s); {
+			case ok && r.Kind == alerts.NotReporting:
+				d.NotReporting = r
+			case ok && r.Kind == alerts.LowBattery:
+				d.LowBattery = r
 			}
 		}
+		out[p] = d
 	}
 	return out, nil
 }

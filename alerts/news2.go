@@ -87,7 +87,7 @@ func (f Freshness) For(code string) time.Duration {
 }
 
 // NEWS2Codes are the LOINC codes of the measured NEWS2 parameters.
-var NEWS2Codes = []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
+var NEWS2Codes = rpm.NEWS2Codes
 
 // NEWS2Input is what a NEWS2 score is computed from: the latest reading of each measured parameter
 // (readings of devices marked lost or retired, taken after they were marked, already left out),

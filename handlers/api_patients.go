@@ -6,49 +6,25 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
 
 // patientJSON is a patient in the JSON API. Latest holds each metric's most recent reading.
 type patientJSON struct {
-	ID          string        `json:"id"`
-	MRN         string        `json:"mrn"`
-	Name        string        `json:"name"`
-	BirthDate   string        `json:"birth_date"`
-	Teams       []string      `json:"teams"`
-	Access      string        `json:"access"`
-	SharedUntil *time.Time    `json:"shared_until,omitempty"`
-	Latest      []readingJSON `json:"latest"`
-	NEWS2       news2JSON     `json:"news2"`
-	OpenAlerts  int           `json:"open_alerts"`
-	Devices     []deviceJSON  `json:"devices,omitempty"`
-}
-
-// news2JSON is a NEWS2 score; partial means some parameter was missing or stale (named in
-// missing), incomplete that two or more were (a low score is then not reassuring), no_data that
-// nothing was measured (score 0 and band "" mean nothing then).
-type news2JSON struct {
-	Score      int      `json:"score"`
-	Band       string   `json:"band"`
-	Partial    bool     `json:"partial"`
-	Incomplete bool     `json:"incomplete"`
-	NoData     bool     `json:"no_data"`
-	Missing    []string `json:"missing"`
-}
-
-func toNEWS2JSON(n alerts.NEWS2) news2JSON {
-	j := news2JSON{Score: n.Score, Band: string(n.Band), Partial: n.Partial, Incomplete: n.Incomplete, NoData: n.NoData,
-		Missing: n.Missing()}
-	if j.Missing == nil {
-		j.Missing = []string{}
-	}
-	if n.NoData {
-		j.Band = ""
-	}
-	return j
+	ID          string           `json:"id"`
+	MRN         string           `json:"mrn"`
+	Name        string           `json:"name"`
+	BirthDate   string           `json:"birth_date"`
+	Teams       []string         `json:"teams"`
+	Access      string           `json:"access"`
+	SharedUntil *time.Time       `json:"shared_until,omitempty"`
+	Latest      []readingJSON    `json:"latest"`
+	NEWS2       *live.ScoreFrame `json:"news2"` // as the live stream's news2 frames carry it
+	OpenAlerts  int              `json:"open_alerts"`
+	Devices     []deviceJSON     `json:"devices,omitempty"`
 }
 
 type readingJSON struct {
@@ -99,7 +75,7 @@ func (h *Handlers) APIPatients(c echo.Context) error {
 		}
 		out = append(out, patientJSON{ID: r.ID, MRN: r.MRN, Name: r.Name(), BirthDate: r.BirthDate.Format(time.DateOnly),
 			Teams: r.Teams, Access: accessNames[r.Access.Level], SharedUntil: sharedUntil(r.Access), Latest: readingsJSON(latest),
-			NEWS2: toNEWS2JSON(h.alerts.NEWS2(r.NEWS2, now)), OpenAlerts: r.OpenAlerts})
+			NEWS2: live.ScoreFrameOf(h.alerts.NEWS2(r.NEWS2, now)), OpenAlerts: r.OpenAlerts})
 	}
 	if err := h.auditPatients(c, rpm.ActionPatientList, ids); err != nil {
 		return err
@@ -129,7 +105,7 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 	}
 	out := patientJSON{ID: p.ID, MRN: p.MRN, Name: p.Name(), BirthDate: p.BirthDate.Format(time.DateOnly),
 		Access: accessNames[access.Level], SharedUntil: sharedUntil(access), Latest: readingsJSON(rec.latest),
-		NEWS2: toNEWS2JSON(scores[id])}
+		NEWS2: live.ScoreFrameOf(scores[id])}
 	past, err := h.store.PatientAlerts(ctx, id, 1000)
 	if err != nil {
 		return err

@@ -102,6 +102,10 @@ func Normalize(code, unit string, value float64) (Reading, *Rejection) {
 	return Reading{Code: m.code, Unit: m.unit, Value: v}, nil
 }
 
+// NEWS2Codes are the LOINC codes of NEWS2's measured parameters: respiration, SpO₂, systolic
+// pressure, pulse and temperature.
+var NEWS2Codes = []string{CodeRespRate, CodeSpO2, CodeSystolicBP, CodeHeartRate, CodeBodyTemp}
+
 // CanonicalUnit returns the unit readings of code are stored in.
 func CanonicalUnit(code string) (string, bool) {
 	m, ok := measures[code]

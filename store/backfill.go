@@ -58,18 +58,7 @@ const backfillMerge = `
 		ORDER BY b.device_id, b.device_reading_id COLLATE "C"
 		ON CONFLICT (device_id, device_reading_id) DO NOTHING
 		RETURNING patient_id, code, effective_at, value),
-	rollup AS (
-		INSERT INTO reading_rollups AS r (patient_id, code, minute, n, sum, min, max)
-		SELECT patient_id, code, date_trunc('minute', effective_at), count(*), sum(value), min(value), max(value)
-		FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
-		ON CONFLICT (patient_id, code, minute) DO UPDATE
-		SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max)),
-	rollup_hourly AS (
-		INSERT INTO reading_rollups_hourly AS r (patient_id, code, hour, n, sum, min, max)
-		SELECT patient_id, code, date_trunc('hour', effective_at), count(*), sum(value), min(value), max(value)
-		FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
-		ON CONFLICT (patient_id, code, hour) DO UPDATE
-		SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max))
+	` + rollupsSQL + `
 	SELECT count(*) FROM ins`
 
 // LatestReadingTimes returns, for each of the devices that has stored readings, the effective time

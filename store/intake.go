@@ -68,6 +68,22 @@ func (s *Store) WriteIntake(ctx context.Context, readings []rpm.Reading, rejecte
 	return outcomes, stored, nil
 }
 
+// rollupsSQL brings both roll-ups up to date for the readings a statement inserted (a CTE ins
+// returning patient_id, code, effective_at and value), in one order for every statement so that
+// concurrent writers cannot deadlock. Intake and the demo's backfill share it.
+const rollupsSQL = `rollup AS (
+		INSERT INTO reading_rollups AS r (patient_id, code, minute, n, sum, min, max)
+		SELECT patient_id, code, date_trunc('minute', effective_at), count(*), sum(value), min(value), max(value)
+		FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
+		ON CONFLICT (patient_id, code, minute) DO UPDATE
+		SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max)),
+	rollup_hourly AS (
+		INSERT INTO reading_rollups_hourly AS r (patient_id, code, hour, n, sum, min, max)
+		SELECT patient_id, code, date_trunc('hour', effective_at), count(*), sum(value), min(value), max(value)
+		FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
+		ON CONFLICT (patient_id, code, hour) DO UPDATE
+		SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max))`
+
 func insertReadings(ctx context.Context, tx pgx.Tx, readings []rpm.Reading, outcomes []IntakeOutcome) ([]rpm.Reading, error) {
 	if len(readings) == 0 {
 		return nil, nil
@@ -97,18 +113,7 @@ func insertReadings(ctx context.Context, tx pgx.Tx, readings []rpm.Reading, outc
 			ORDER BY device_id, rid COLLATE "C" -- one order for every batch: concurrent batches cannot deadlock
 			ON CONFLICT (device_id, device_reading_id) DO NOTHING
 			RETURNING device_id, device_reading_id, patient_id, code, effective_at, value),
-		rollup AS (
-			INSERT INTO reading_rollups AS r (patient_id, code, minute, n, sum, min, max)
-			SELECT patient_id, code, date_trunc('minute', effective_at), count(*), sum(value), min(value), max(value)
-			FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
-			ON CONFLICT (patient_id, code, minute) DO UPDATE
-			SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max)),
-		rollup_hourly AS (
-			INSERT INTO reading_rollups_hourly AS r (patient_id, code, hour, n, sum, min, max)
-			SELECT patient_id, code, date_trunc('hour', effective_at), count(*), sum(value), min(value), max(value)
-			FROM ins GROUP BY 1, 2, 3 ORDER BY 1, code COLLATE "C", 3
-			ON CONFLICT (patient_id, code, hour) DO UPDATE
-			SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max))
+		`+rollupsSQL+`
 		SELECT r.ord, coalesce(r.patient_id::text, ''), ins.device_id IS NOT NULL
 		FROM resolved r LEFT JOIN ins ON ins.device_id = r.device_id AND ins.device_reading_id = r.rid`,
 		ord, dev, rid, code, val, unit, eff, recv)

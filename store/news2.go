@@ -9,9 +9,6 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// news2Codes are the measured NEWS2 parameters (alerts.NEWS2Codes; store speaks only rpm).
-var news2Codes = []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
-
 // NEWS2Inputs is what a patient's NEWS2 is scored from: the latest reading of each measured
 // parameter (readings a device took after it was marked lost or retired left out), the latest
 // oxygen and consciousness entries of each kind and the latest standing ones, who recorded them
@@ -51,7 +48,7 @@ func queueNEWS2Inputs(b *pgx.Batch, patients []string, out map[string]*NEWS2Inpu
 		})
 		return err
 	})
-	b.Queue(latestSQL, patients, news2Codes).Query(func(rows pgx.Rows) error {
+	b.Queue(latestSQL, patients, rpm.NEWS2Codes).Query(func(rows pgx.Rows) error {
 		latest, err := collectReadings(rows)
 		for _, r := range latest {
 			if in := out[r.PatientID]; in != nil {

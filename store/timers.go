@@ -162,15 +162,7 @@ func (s *Store) DeviceFeeds(ctx context.Context, quietBefore time.Time) ([]Devic
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: device feeds: %w", err)
 	}
-	var patients []string
-	seen := map[string]bool{}
-	for _, f := range feeds {
-		if !seen[f.Patient] {
-			seen[f.Patient] = true
-			patients = append(patients, f.Patient)
-		}
-	}
-	rules, err := s.RulesForPatients(ctx, patients)
+	rules, err := s.RulesForPatients(ctx, patientsOf(feeds, func(f DeviceFeed) string { return f.Patient }))
 	return feeds, rules, err
 }
 
@@ -298,15 +290,7 @@ func (s *Store) WatchedDevices(ctx context.Context, c DeviceCheck) ([]DeviceWatc
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
 	}
-	var patients []string
-	seen := map[string]bool{}
-	for _, d := range list {
-		if !seen[d.Patient] {
-			seen[d.Patient] = true
-			patients = append(patients, d.Patient)
-		}
-	}
-	rules, err := s.RulesForPatients(ctx, patients)
+	rules, err := s.RulesForPatients(ctx, patientsOf(list, func(d DeviceWatch) string { return d.Patient }))
 	return list, rules, err
 }
 
@@ -336,4 +320,17 @@ func (s *Store) NEWS2UnderWay(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("store: news2 under way: %w", err)
 	}
 	return ids, nil
+}
+
+// patientsOf is each patient of a list, once, in order of first appearance.
+func patientsOf[T any](list []T, patient func(T) string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range list {
+		if p := patient(x); !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -196,13 +196,8 @@ func (e *Engine) checkDevices(ctx context.Context, now time.Time) error {
 // checkPatientDevices steps one patient's technical rules for the devices in c, under the
 // patient's alert lock.
 func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *deviceCheck) error {
-	return e.store.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
-		sc, err := tx.Load(ctx, false)
-		if err != nil {
-			return err
-		}
-		ev := e.evaluation(tx, sc)
-		for _, s := range sc.Rules[patient] {
+	return e.evaluate(ctx, patient, false, func(ev *evaluation) {
+		for _, s := range ev.scope.Rules[patient] {
 			rule, ok := e.rule(s)
 			if !ok {
 				continue
@@ -220,6 +215,19 @@ func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *dev
 				}
 			}
 		}
+	})
+}
+
+// evaluate runs fn as an evaluation of one patient — "lock the patient, reload, step, save" —
+// with the patient's NEWS2 inputs loaded if news2.
+func (e *Engine) evaluate(ctx context.Context, patient string, news2 bool, fn func(*evaluation)) error {
+	return e.store.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
+		sc, err := tx.Load(ctx, news2)
+		if err != nil {
+			return err
+		}
+		ev := e.evaluation(tx, sc)
+		fn(ev)
 		return ev.save(ctx)
 	})
 }
@@ -278,18 +286,12 @@ func (e *Engine) rescoreNEWS2(ctx context.Context) error {
 // ReevaluateNEWS2 scores the patient now and steps the NEWS2 rule's episode — after a clinician
 // records oxygen or consciousness, or changes the SpO₂ scale, and as time passes (rescoreNEWS2).
 func (e *Engine) ReevaluateNEWS2(ctx context.Context, patientID string) error {
-	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
-		sc, err := tx.Load(ctx, true)
-		if err != nil {
-			return err
-		}
-		ev := e.evaluation(tx, sc)
-		for _, s := range sc.Rules[patientID] {
+	return e.evaluate(ctx, patientID, true, func(ev *evaluation) {
+		for _, s := range ev.scope.Rules[patientID] {
 			if r, ok := e.rule(s); ok && r.Kind == alerts.NEWS2Rule {
 				ev.news2(patientID, r, ev.now)
 			}
 		}
-		return ev.save(ctx)
 	})
 }
 
@@ -306,13 +308,5 @@ func maxTime(a, b time.Time) time.Time {
 // RulesChanged resolves the patient's open alerts whose rule is no longer in force, at once after
 // a clinician switches a rule off or replaces it (the next reading would, too).
 func (e *Engine) RulesChanged(ctx context.Context, patientID string) error {
-	return e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
-		sc, err := tx.Load(ctx, false)
-		if err != nil {
-			return err
-		}
-		ev := e.evaluation(tx, sc)
-		ev.closeRetired(patientID)
-		return ev.save(ctx)
-	})
+	return e.evaluate(ctx, patientID, false, func(ev *evaluation) { ev.closeRetired(patientID) })
 }

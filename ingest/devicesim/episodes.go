@@ -87,13 +87,8 @@ func (e episodes) nextCheck(t time.Duration, salt uint64) time.Duration {
 
 // symptomatic returns the episodes that make the patient reach for this spot-check device, if any.
 func (p *Patient) symptomatic() (episodes, bool) {
-	var e episodes
-	switch p.scenario {
-	case Hypoxic:
-		e = hypoxicEpisodes
-	case Hypotensive:
-		e = hypotensiveEpisodes
-	default:
+	e, ok := p.episodes()
+	if !ok {
 		return e, false
 	}
 	for _, code := range kindMetrics[p.kind] {
@@ -108,13 +103,8 @@ func (p *Patient) symptomatic() (episodes, bool) {
 // [from, to) of simulated time, each as its [begin, end): what a clinical-safety replay must
 // detect. Other scenarios have none.
 func (p *Patient) Episodes(from, to time.Duration) [][2]time.Duration {
-	var e episodes
-	switch p.scenario {
-	case Hypoxic:
-		e = hypoxicEpisodes
-	case Hypotensive:
-		e = hypotensiveEpisodes
-	default:
+	e, ok := p.episodes()
+	if !ok {
 		return nil
 	}
 	var out [][2]time.Duration
@@ -127,4 +117,15 @@ func (p *Patient) Episodes(from, to time.Duration) [][2]time.Duration {
 			out = append(out, [2]time.Duration{begin, begin + length})
 		}
 	}
+}
+
+// episodes are the patient's scenario's episodes, if it has any.
+func (p *Patient) episodes() (episodes, bool) {
+	switch p.scenario {
+	case Hypoxic:
+		return hypoxicEpisodes, true
+	case Hypotensive:
+		return hypotensiveEpisodes, true
+	}
+	return episodes{}, false
 }

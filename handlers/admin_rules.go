@@ -6,8 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
-	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
 )
@@ -22,10 +20,9 @@ func (h *Handlers) AdminRules(c echo.Context) error {
 
 // AdminRuleSave changes a hospital default for everyone, with a required reason: its settings and
 // severity (action "save", with the same checks as a patient's thresholds), or whether it is on
-// ("off", "on"). Invalid settings are shown on the form, and nothing is saved. Audited.
+// ("off", "on"). Every problem is shown on the form, and nothing is saved. Audited.
 func (h *Handlers) AdminRuleSave(c echo.Context) error {
-	ctx := c.Request().Context()
-	defaults, err := h.store.HospitalRules(ctx)
+	defaults, err := h.store.HospitalRules(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -33,31 +30,12 @@ func (h *Handlers) AdminRuleSave(c echo.Context) error {
 	if !ok {
 		return errNoDefault
 	}
-	parsed, _ := alerts.ParseRule(base)
-	s, problem := base, ""
-	switch c.FormValue("action") {
-	case "off", "on":
-		s.Enabled = c.FormValue("action") == "on"
-	default:
-		s, _, problem = proposedRule(c, base, parsed)
-		s.Enabled = base.Enabled
-	}
-	reason, reasonProblem := reasonOf(c, "the hospital")
-	if problem == "" {
-		problem = reasonProblem
-	}
-	if problem != "" {
-		return h.renderHospitalRules(c, base.ID, problem, submittedForm(c, parsed))
-	}
-	u, _ := auth.Viewer(c)
-	s.ID, s.UpdatedBy, s.ChangeReason = base.ID, u.ID, reason
-	if err := h.store.UpdateHospitalRule(ctx, s); err != nil {
-		return notFoundAs(err, errNoDefault)
-	}
-	if err := h.audit(c, rpm.ActionRuleChange, "", "alert_rule", base.ID); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/rules")
+	return h.changeRule(c, base, ruleScope{whose: "the hospital", done: "/admin/rules", onOff: true,
+		save: func(c echo.Context, base, s rpm.AlertRule) (string, error) {
+			s.ID = base.ID
+			return base.ID, notFoundAs(h.store.UpdateHospitalRule(c.Request().Context(), s), errNoDefault)
+		},
+		again: h.renderHospitalRules})
 }
 
 // renderHospitalRules shows the defaults, with a problem in the form of the rule editing, as

@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
@@ -22,10 +21,10 @@ func (h *Handlers) AdminTeamRules(c echo.Context) error {
 // AdminTeamRuleSave overrides a hospital rule for a care team's patients, or changes the override
 // the team has, with a required reason: new settings and severity (action "save", with the same
 // checks as a patient's thresholds) or switched off for the team ("off"). The form names the
-// hospital rule. Invalid settings are shown on the form, and nothing is saved. Audited.
+// hospital rule. Every problem is shown on the form, and nothing is saved. Audited.
 func (h *Handlers) AdminTeamRuleSave(c echo.Context) error {
-	ctx, team := c.Request().Context(), c.Param("team")
-	tr, err := h.loadTeamRules(ctx, team)
+	team := c.Param("team")
+	tr, err := h.loadTeamRules(c.Request().Context(), team)
 	if err != nil {
 		return err
 	}
@@ -33,31 +32,15 @@ func (h *Handlers) AdminTeamRuleSave(c echo.Context) error {
 	if !ok {
 		return errNoDefault
 	}
-	base := tr.inForce(def)
-	parsed, _ := alerts.ParseRule(base)
-	s, problem := base, ""
-	s.Enabled = false
-	if c.FormValue("action") != "off" {
-		s, _, problem = proposedRule(c, base, parsed)
-	}
-	reason, reasonProblem := reasonOf(c, "this team")
-	if problem == "" {
-		problem = reasonProblem
-	}
-	if problem != "" {
-		return h.renderTeamRules(c, team, def.ID, problem, submittedForm(c, parsed))
-	}
-	u, _ := auth.Viewer(c)
-	s.Scope, s.TeamID, s.PatientID, s.Overrides = rpm.ScopeTeam, team, "", def.ID
-	s.UpdatedBy, s.ChangeReason = u.ID, reason
-	id, err := h.store.SaveOverride(ctx, s)
-	if err != nil {
-		return notFoundAs(err, errNoDefault)
-	}
-	if err := h.audit(c, rpm.ActionRuleChange, "", "alert_rule", id); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/teams/"+team+"/rules")
+	return h.changeRule(c, tr.inForce(def), ruleScope{whose: "this team", done: "/admin/teams/" + team + "/rules",
+		save: func(c echo.Context, _, s rpm.AlertRule) (string, error) {
+			s.Scope, s.TeamID, s.PatientID, s.Overrides = rpm.ScopeTeam, team, "", def.ID
+			id, err := h.store.SaveOverride(c.Request().Context(), s)
+			return id, notFoundAs(err, errNoDefault)
+		},
+		again: func(c echo.Context, _, problem string, form views.RuleForm) error {
+			return h.renderTeamRules(c, team, def.ID, problem, form)
+		}})
 }
 
 // AdminTeamRuleReset ends a team's override of a hospital rule (named by the form), with a
@@ -75,8 +58,7 @@ func (h *Handlers) AdminTeamRuleReset(c echo.Context) error {
 	}
 	reason, problem := reasonOf(c, "this team")
 	if problem != "" {
-		parsed, _ := alerts.ParseRule(o)
-		return h.renderTeamRules(c, team, o.Overrides, problem, formOf(parsed))
+		return h.renderTeamRules(c, team, o.Overrides, problem, storedForm(o))
 	}
 	u, _ := auth.Viewer(c)
 	if err := h.store.RetireOverride(ctx, o.ID, u.ID, reason); err != nil {

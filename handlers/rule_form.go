@@ -2,19 +2,230 @@ package handlers
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
 )
 
+// errRuleUnreadable answers a change of a rule whose stored settings do not parse (logged with the
+// rule's id): the engine skips such a rule too, so it must be looked at.
+var errRuleUnreadable = rpm.Errorf(rpm.EInternal, "This rule's stored settings cannot be read, so it cannot be changed here; IT will find it in the log.")
+
 // maxReason bounds the reason given for a change of a rule.
 const maxReason = 200
+
+// ruleEdit is a rule's edit form as submitted: which rule, what to do ("save", "off", "on"), its
+// settings as typed (to show again with the problems) and the reason for the change.
+type ruleEdit struct {
+	Rule, Action string
+	Settings     views.RuleForm
+	reason       string
+	reasonOK     bool
+}
+
+// readRuleEdit reads the edit form of a rule whose kind and direction are base's: an override
+// tunes a rule, it does not watch for something else.
+func readRuleEdit(c echo.Context, base alerts.Rule) ruleEdit {
+	e := ruleEdit{Rule: c.FormValue("rule"), Action: c.FormValue("action")}
+	f := views.RuleForm{Kind: string(base.Kind), Direction: string(base.Direction)}
+	for name, to := range map[string]*string{"severity": &f.Severity, "unit": &f.Unit, "limit": &f.Limit, "for": &f.For,
+		"repeat": &f.Repeat, "clear": &f.Clear, "clear_for": &f.ClearFor, "change": &f.Change, "within": &f.Within,
+		"silence": &f.Silence, "reason": &f.Reason} {
+		*to = c.FormValue(name)
+	}
+	f.Critical = c.FormValue("critical") != ""
+	e.Settings = f
+	e.reason, e.reasonOK = formText(c, "reason", maxReason)
+	return e
+}
+
+// A setting of the form: its field, its words on the page, the kinds of rule it belongs to, and
+// what it holds.
+type setting struct {
+	field, words string
+	kinds        []alerts.Kind
+	value        func(f *views.RuleForm) string
+	parse        func(text string) (any, string) // the value for the stored settings, or what is wrong
+}
+
+var (
+	onsetKinds = []alerts.Kind{alerts.Threshold, alerts.RateOfChange}
+	settings   = []setting{
+		{"limit", "The limit", []alerts.Kind{alerts.Threshold}, func(f *views.RuleForm) string { return f.Limit }, number},
+		{"clear", "The clear limit", []alerts.Kind{alerts.Threshold}, func(f *views.RuleForm) string { return f.Clear }, number},
+		{"change", "The change", []alerts.Kind{alerts.RateOfChange}, func(f *views.RuleForm) string { return f.Change }, number},
+		{"repeat", "Readings in a row", onsetKinds, func(f *views.RuleForm) string { return f.Repeat }, wholeNumber},
+		{"for", "How long it must hold", onsetKinds, func(f *views.RuleForm) string { return f.For }, durationText},
+		{"clear_for", "How long it must stay clear", onsetKinds, func(f *views.RuleForm) string { return f.ClearFor }, durationText},
+		{"within", "The window", []alerts.Kind{alerts.RateOfChange}, func(f *views.RuleForm) string { return f.Within }, durationText},
+		{"silence", "The silence", []alerts.Kind{alerts.NoData}, func(f *views.RuleForm) string { return f.Silence }, durationText},
+	}
+)
+
+func number(text string) (any, string) {
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return nil, "must be a number"
+	}
+	return v, ""
+}
+
+func wholeNumber(text string) (any, string) {
+	v, err := strconv.Atoi(text)
+	if err != nil || v < 0 {
+		return nil, "must be a whole number"
+	}
+	return v, ""
+}
+
+func durationText(text string) (any, string) {
+	if d, err := time.ParseDuration(text); err != nil || d <= 0 {
+		return nil, "must be a duration such as 90s, 2m or 72h"
+	}
+	return text, ""
+}
+
+// proposal checks the edit as a change of base, the rule in force it tunes (parsed), and returns
+// the stored rule it proposes with every problem found: each setting's, then — when they all read
+// — the rule's own consistency, then the reason, each a sentence safe to show.
+func (e ruleEdit) proposal(base rpm.AlertRule, parsed alerts.Rule, whose string) (rpm.AlertRule, alerts.Rule, []string) {
+	var problems []string
+	if parsed.Kind == alerts.NEWS2Rule || parsed.Technical() && parsed.Kind != alerts.NoData {
+		problems = append(problems, "This rule's settings cannot be tuned here; it can be switched off.")
+	}
+	params := map[string]any{"unit": e.Settings.Unit}
+	f := e.Settings
+	for _, s := range settings {
+		text := strings.TrimSpace(s.value(&f))
+		if text == "" || !slices.Contains(s.kinds, parsed.Kind) {
+			continue
+		}
+		if v, wrong := s.parse(text); wrong != "" {
+			problems = append(problems, s.words+" "+wrong+".")
+		} else {
+			params[s.field] = v
+		}
+	}
+	if f.Critical && parsed.Kind != alerts.NoData {
+		params["critical"] = true
+	}
+	if parsed.Kind == alerts.Threshold {
+		params["direction"] = parsed.Direction
+	}
+	if !slices.Contains([]string{"low", "medium", "high"}, f.Severity) {
+		problems = append(problems, "Choose the severity: low, medium or high.")
+	}
+	var proposed rpm.AlertRule
+	var rule alerts.Rule
+	if len(problems) == 0 {
+		b, _ := json.Marshal(params)
+		proposed = rpm.AlertRule{Kind: base.Kind, Code: base.Code, Severity: f.Severity, Params: b, Enabled: true}
+		var problem string
+		if proposed, rule, problem = checkedRule(proposed); problem != "" {
+			problems = append(problems, problem)
+		}
+	}
+	if !e.reasonOK || e.reason == "" {
+		problems = append(problems, "Say why "+whose+" needs this change (at most 200 characters).")
+	}
+	return proposed, rule, problems
+}
+
+// checkedRule validates a proposed rule as the engine will read it, and stores its settings in
+// their canonical form; problem says what is wrong.
+func checkedRule(s rpm.AlertRule) (rpm.AlertRule, alerts.Rule, string) {
+	r, err := alerts.ParseRule(s)
+	if err != nil {
+		// ParseRule's messages name only the setting, the code and units: safe to show.
+		return s, r, "This rule cannot be saved: " + err.Error() + "."
+	}
+	if r.ClearFor > 0 && r.ClearFor < alerts.MinClearFor {
+		return s, r, "How long it must stay clear must be at least 2m: a value back to normal for a moment does not end an episode."
+	}
+	s.Params = r.Params()
+	if back, err := alerts.ParseRule(s); err != nil || back.Describe() != r.Describe() {
+		return s, r, "This rule cannot be saved as written; write durations such as 90s, 10m or 72h."
+	}
+	return s, r, ""
+}
+
+// ruleScope is where a rule change applies — one patient, one care team, the hospital — and what
+// the flow needs from it.
+type ruleScope struct {
+	whose   string // "this patient", "this team", "the hospital"
+	patient string // the patient, for the audit and the engine; "" for a team or the hospital
+	done    string // where to go once saved
+	// save stores the change of base and returns the id of the rule saved.
+	save func(c echo.Context, base, change rpm.AlertRule) (string, error)
+	// again shows the page again with the problems, the form as submitted.
+	again func(c echo.Context, editing string, problems string, form views.RuleForm) error
+	// onOff lets the form switch the rule back on as well as off (the hospital's defaults).
+	onOff bool
+}
+
+// changeRule is the one flow of every rule edit: read the form as a change of base (tune it, or
+// switch it off or on), report every problem on the form with nothing saved, or save it with its
+// reason and who changed it, audit it, and let the engine resolve alerts of rules no longer in
+// force.
+func (h *Handlers) changeRule(c echo.Context, base rpm.AlertRule, scope ruleScope) error {
+	parsed, err := alerts.ParseRule(base)
+	if err != nil {
+		h.log.Error("a stored alert rule cannot be read", "rule", base.ID, "err", err)
+		return errRuleUnreadable
+	}
+	e := readRuleEdit(c, parsed)
+	change, problems := base, []string(nil)
+	switch {
+	case e.Action == "off" || scope.onOff && e.Action == "on":
+		change.Enabled = e.Action == "on"
+		if !e.reasonOK || e.reason == "" {
+			problems = append(problems, "Say why "+scope.whose+" needs this change (at most 200 characters).")
+		}
+	default:
+		change, _, problems = e.proposal(base, parsed, scope.whose)
+		change.Enabled = change.Enabled && (!scope.onOff || base.Enabled)
+	}
+	if len(problems) > 0 {
+		form := e.Settings
+		if e.Action == "off" || e.Action == "on" {
+			form = formOf(parsed)
+			form.Reason = e.Settings.Reason
+		}
+		return scope.again(c, base.ID, strings.Join(problems, " "), form)
+	}
+	u, _ := auth.Viewer(c)
+	change.UpdatedBy, change.ChangeReason = u.ID, e.reason
+	id, err := scope.save(c, base, change)
+	if err != nil {
+		return err
+	}
+	if err := h.audit(c, rpm.ActionRuleChange, scope.patient, "alert_rule", id); err != nil {
+		return err
+	}
+	if scope.patient != "" {
+		h.rulesChanged(c, scope.patient)
+	}
+	return c.Redirect(http.StatusSeeOther, scope.done)
+}
+
+// storedForm is a stored rule's settings as its edit form shows them; empty for a rule whose
+// settings do not read (its row already says it is not valid and not evaluated).
+func storedForm(s rpm.AlertRule) views.RuleForm {
+	r, err := alerts.ParseRule(s)
+	if err != nil {
+		return views.RuleForm{Kind: s.Kind}
+	}
+	return formOf(r)
+}
 
 // formOf is a rule's settings as its edit form shows them.
 func formOf(r alerts.Rule) views.RuleForm {
@@ -40,84 +251,7 @@ func dur(d time.Duration) string {
 	if d == 0 {
 		return ""
 	}
-	return d.String()
-}
-
-// submittedForm is the edit form as the clinician filled it in, to show again with a problem.
-func submittedForm(c echo.Context, base alerts.Rule) views.RuleForm {
-	f := views.RuleForm{Kind: string(base.Kind), Direction: string(base.Direction)}
-	for name, to := range map[string]*string{"severity": &f.Severity, "unit": &f.Unit, "limit": &f.Limit, "for": &f.For,
-		"repeat": &f.Repeat, "clear": &f.Clear, "clear_for": &f.ClearFor, "change": &f.Change, "within": &f.Within,
-		"silence": &f.Silence, "reason": &f.Reason} {
-		*to = c.FormValue(name)
-	}
-	f.Critical = c.FormValue("critical") != ""
-	return f
-}
-
-// proposedRule reads the edit form of the rule in force base into the rule it proposes, validated
-// by alerts.ParseRule; problem says, specifically, what to correct. The direction, kind and code
-// are base's: an override tunes a rule, it does not watch for something else.
-func proposedRule(c echo.Context, base rpm.AlertRule, parsed alerts.Rule) (rpm.AlertRule, alerts.Rule, string) {
-	if parsed.Kind == alerts.NEWS2Rule {
-		return rpm.AlertRule{}, alerts.Rule{}, "The NEWS2 rule's settings cannot be tuned here."
-	}
-	params := map[string]any{"unit": c.FormValue("unit")}
-	for _, f := range []struct {
-		name, words string
-		integer     bool
-		kinds       alerts.Kind
-	}{
-		{"limit", "The limit", false, alerts.Threshold}, {"clear", "The clear limit", false, alerts.Threshold},
-		{"repeat", "Readings in a row", true, alerts.Threshold}, {"repeat", "Readings in a row", true, alerts.RateOfChange},
-		{"change", "The change", false, alerts.RateOfChange},
-	} {
-		text := c.FormValue(f.name)
-		if parsed.Kind != f.kinds || text == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(text, 64)
-		if err != nil || f.integer && v != float64(int(v)) {
-			kind := "a number"
-			if f.integer {
-				kind = "a whole number"
-			}
-			return rpm.AlertRule{}, alerts.Rule{}, f.words + " must be " + kind + "."
-		}
-		params[f.name] = v
-	}
-	for _, d := range []struct {
-		name  string
-		kinds []alerts.Kind
-	}{
-		{"for", []alerts.Kind{alerts.Threshold, alerts.RateOfChange}}, {"clear_for", []alerts.Kind{alerts.Threshold, alerts.RateOfChange}},
-		{"within", []alerts.Kind{alerts.RateOfChange}}, {"silence", []alerts.Kind{alerts.NoData}},
-	} {
-		if text := c.FormValue(d.name); text != "" && slices.Contains(d.kinds, parsed.Kind) {
-			params[d.name] = text
-		}
-	}
-	if c.FormValue("critical") != "" && parsed.Kind != alerts.NoData {
-		params["critical"] = true
-	}
-	if parsed.Kind == alerts.Threshold {
-		params["direction"] = parsed.Direction
-	}
-	b, _ := json.Marshal(params)
-	s := rpm.AlertRule{Kind: base.Kind, Code: base.Code, Severity: c.FormValue("severity"), Params: b, Enabled: true}
-	r, err := alerts.ParseRule(s)
-	if err != nil {
-		// ParseRule's messages name only the setting, the code and units: safe to show.
-		return rpm.AlertRule{}, alerts.Rule{}, "This rule cannot be saved: " + err.Error() + "."
-	}
-	if r.ClearFor > 0 && r.ClearFor < alerts.MinClearFor {
-		return rpm.AlertRule{}, alerts.Rule{}, "The clear time must be at least 2m: a value back to normal for a moment does not end an episode."
-	}
-	s.Params = r.Params()
-	if back, err := alerts.ParseRule(s); err != nil || back.Describe() != r.Describe() {
-		return rpm.AlertRule{}, alerts.Rule{}, "This rule cannot be saved as written; write durations such as 90s, 10m or 72h."
-	}
-	return s, r, ""
+	return alerts.ShortDuration(d)
 }
 
 // reasonOf reads the required reason for a change of a rule made for whose ("this patient", "this

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,12 +33,18 @@ func (h *Handlers) RulePreview(c echo.Context) error {
 	if !ok {
 		return errNoRule
 	}
-	parsed, _ := alerts.ParseRule(base)
+	parsed, err := alerts.ParseRule(base)
+	if err != nil {
+		h.log.Error("a stored alert rule cannot be read", "rule", base.ID, "err", err)
+		return errRuleUnreadable
+	}
 	current := parsed
 	preview := views.RulePreview{Days: previewDays}
-	_, proposed, problem := proposedRule(c, base, parsed)
-	if problem != "" {
-		preview.Problem = problem
+	edit := readRuleEdit(c, parsed)
+	edit.reason, edit.reasonOK = "what if", true // a what-if saves nothing: no reason needed
+	_, proposed, problems := edit.proposal(base, parsed, "this patient")
+	if len(problems) > 0 {
+		preview.Problem = strings.Join(problems, " ")
 	} else {
 		if !base.Enabled {
 			current = alerts.Rule{} // switched off: it raises nothing
@@ -49,7 +56,7 @@ func (h *Handlers) RulePreview(c echo.Context) error {
 	if c.Request().Header.Get("HX-Request") == "true" {
 		return render(c, http.StatusOK, views.RulePreviewResult(preview))
 	}
-	return h.renderRules(c, id, base.ID, "", submittedForm(c, parsed), &preview)
+	return h.renderRules(c, id, base.ID, "", edit.Settings, &preview)
 }
 
 // replay runs both rules over the patient's readings of the rule's code from the last week, as

@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -28,8 +27,7 @@ func (h *Handlers) RuleReset(c echo.Context) error {
 	}
 	reason, problem := reasonOf(c, "this patient")
 	if problem != "" {
-		parsed, _ := alerts.ParseRule(r)
-		return h.renderRules(c, id, r.ID, problem, formOf(parsed), nil)
+		return h.renderRules(c, id, r.ID, problem, storedForm(r), nil)
 	}
 	u, _ := auth.Viewer(c)
 	if err := h.store.RetireOverride(ctx, r.ID, u.ID, reason); err != nil {

@@ -5,8 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vigil-rpm/vigil/alerts"
-	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/views"
 )
@@ -16,15 +14,14 @@ var errNoRule = &rpm.Error{Code: rpm.ENotFound, Message: "That rule does not app
 
 // RuleSave lets a clinician on the patient's care team tune a rule in force for this patient
 // (action "save") or switch it off for them ("off"), with a reason: it saves the patient's override
-// of the rule, or updates the one they have. Invalid settings are shown on the form, and nothing
-// is saved.
+// of the rule, or updates the one they have. Every problem is shown on the form, and nothing is
+// saved.
 func (h *Handlers) RuleSave(c echo.Context) error {
 	id := c.Param("patient")
 	if _, err := h.authorize(c, id, rpm.ActionRuleChange, rpm.AccessCare); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	pr, err := h.loadPatientRules(ctx, id)
+	pr, err := h.loadPatientRules(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -32,34 +29,18 @@ func (h *Handlers) RuleSave(c echo.Context) error {
 	if !ok {
 		return errNoRule
 	}
-	parsed, _ := alerts.ParseRule(base)
-	s, problem := base, ""
-	s.Enabled = false
-	if c.FormValue("action") != "off" {
-		s, _, problem = proposedRule(c, base, parsed)
-	}
-	reason, reasonProblem := reasonOf(c, "this patient")
-	if problem == "" {
-		problem = reasonProblem
-	}
-	if problem != "" {
-		return h.renderRules(c, id, base.ID, problem, submittedForm(c, parsed), nil)
-	}
-	u, _ := auth.Viewer(c)
-	s.Scope, s.PatientID, s.TeamID, s.Overrides = rpm.ScopePatient, id, "", base.ID
-	if base.Scope == rpm.ScopePatient {
-		s.Overrides = base.Overrides
-	}
-	s.UpdatedBy, s.ChangeReason = u.ID, reason
-	ruleID, err := h.store.SaveOverride(ctx, s)
-	if err != nil {
-		return notFoundAs(err, errNoRule)
-	}
-	if err := h.audit(c, rpm.ActionRuleChange, id, "alert_rule", ruleID); err != nil {
-		return err
-	}
-	h.rulesChanged(c, id)
-	return c.Redirect(http.StatusSeeOther, "/patients/"+id+"/rules")
+	return h.changeRule(c, base, ruleScope{whose: "this patient", patient: id, done: "/patients/" + id + "/rules",
+		save: func(c echo.Context, base, s rpm.AlertRule) (string, error) {
+			s.Scope, s.PatientID, s.TeamID, s.Overrides = rpm.ScopePatient, id, "", base.ID
+			if base.Scope == rpm.ScopePatient {
+				s.Overrides = base.Overrides
+			}
+			ruleID, err := h.store.SaveOverride(c.Request().Context(), s)
+			return ruleID, notFoundAs(err, errNoRule)
+		},
+		again: func(c echo.Context, editing, problem string, form views.RuleForm) error {
+			return h.renderRules(c, id, editing, problem, form, nil)
+		}})
 }
 
 // rulesChanged lets the alert engine resolve the patient's open alerts of rules no longer in force.

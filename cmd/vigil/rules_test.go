@@ -45,9 +45,9 @@ func TestPatientThresholds(t *testing.T) {
 		{"clear on the wrong side", "clear", "30", "the clear limit must be on the normal side of the limit"},
 		{"missing reason", "reason", " ", "Say why this patient needs this change"},
 		{"limit not a number", "limit", "thirty", "The limit must be a number."},
-		{"bad duration", "for", "two minutes", "for is not a duration such as 2m or 72h"},
+		{"bad duration", "for", "two minutes", "How long it must hold must be a duration such as 90s, 2m or 72h."},
 		{"no onset confirmation", "for", "", "confirm an onset with a duration or readings in a row, or mark the limit critical"},
-		{"a clear time under 2 minutes", "clear_for", "1m", "The clear time must be at least 2m"},
+		{"a clear time under 2 minutes", "clear_for", "1m", "How long it must stay clear must be at least 2m"},
 	} {
 		got := kim.post(base, form(tc.field, tc.value))
 		if got.status != http.StatusUnprocessableEntity || !strings.Contains(got.body, tc.message) {
@@ -56,6 +56,13 @@ func TestPatientThresholds(t *testing.T) {
 		if n := overrides(); n != 0 {
 			t.Fatalf("%s: %d overrides saved", tc.name, n)
 		}
+	}
+
+	// Every problem at once, not only the first.
+	all := form("limit", "thirty", "for", "two minutes", "reason", "")
+	if got := kim.post(base, all); got.status != http.StatusUnprocessableEntity || !strings.Contains(got.body, "The limit must be a number.") ||
+		!strings.Contains(got.body, "How long it must hold must be a duration") || !strings.Contains(got.body, "Say why this patient needs this change") {
+		t.Errorf("three problems: %d, want all three reported\n%.300s", got.status, got.body)
 	}
 
 	// The what-if, as htmx asks for it: just the result.

@@ -82,17 +82,17 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 	}
 	if st.Held {
 		st.Held = !o.Clear
-		return st, None
+		return st, NoChange
 	}
 	var tr Transition
 	switch {
 	case o.Breach && st.Firing && r.confirmed(src, o.At):
-		tr = Retrigger // the episode goes on, confirmed: a lone reading past the limit is not a repeat
+		tr = Ongoing // the episode goes on, confirmed: a lone reading past the limit is not a repeat
 	case o.Breach && st.Firing:
 	case o.Breach && r.confirmed(src, o.At):
-		st.Firing, st.ClearingSince, tr = true, time.Time{}, Fire
+		st.Firing, st.ClearingSince, tr = true, time.Time{}, Confirmed
 	case st.Firing && o.Clear && !st.ClearingSince.IsZero() && o.At.Sub(st.ClearingSince) >= r.clearFor():
-		st.Firing, tr = false, Resolve
+		st.Firing, tr = false, Cleared
 	}
 	if !st.Firing { // clearing matters only during an episode: no row for a patient who is well
 		st.LastNotClear, st.ClearingSince = time.Time{}, time.Time{}

@@ -15,10 +15,10 @@ const Late Transition = "late"
 // per-device rule, st is the device's own episode (State.Device). Evaluate is pure.
 func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 	if !r.Watches(rd.Code) {
-		return st, None
+		return st, NoChange
 	}
 	source := rd.DeviceID
-	if r.Kind == FlatLine {
+	if r.Kind == rpm.FlatLine {
 		source = rd.Code // one episode per device; the codes it sends are its sources
 	}
 	if st.Late(source, rd.EffectiveAt) {
@@ -29,19 +29,19 @@ func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 	src.LastAt = rd.EffectiveAt
 	step := r
 	switch r.Kind {
-	case Threshold:
+	case rpm.Threshold:
 		o.Breach, o.Clear = r.beyond(rd.Value), r.cleared(rd.Value)
-	case RateOfChange:
+	case rpm.RateOfChange:
 		var changed bool
 		src.Window, changed = r.window(src.Window, rd.Value, rd.EffectiveAt)
 		o.Breach, o.Clear = changed, !changed
-	case FlatLine:
+	case rpm.FlatLine:
 		src = src.run(rd.Value, rd.EffectiveAt)
 		o.Breach = src.RunCount >= r.Repeat && rd.EffectiveAt.Sub(src.RunSince) >= FlatLimit(rd.Code)
 		o.Clear = src.RunCount < r.Repeat // varying: no run long enough to count
 		step.For, step.Repeat = 0, 1      // the run is the confirmation
 	default:
-		return st, None
+		return st, NoChange
 	}
 	st = st.withSource(source, src, rd.EffectiveAt)
 	return step.Step(st, o)
@@ -50,9 +50,9 @@ func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 // Watches reports whether readings of code feed the rule.
 func (r Rule) Watches(code string) bool {
 	switch r.Kind {
-	case Threshold, RateOfChange:
+	case rpm.Threshold, rpm.RateOfChange:
 		return code == r.Code
-	case FlatLine:
+	case rpm.FlatLine:
 		return FlatLimit(code) > 0
 	}
 	return false
@@ -61,7 +61,7 @@ func (r Rule) Watches(code string) bool {
 // beyond reports whether v is past the limit on the rule's side (strictly: a limit of 90 below
 // fires at 89, not at 90).
 func (r Rule) beyond(v float64) bool {
-	if r.Direction == Above {
+	if r.Direction == rpm.Above {
 		return v > r.Limit
 	}
 	return v < r.Limit
@@ -69,7 +69,7 @@ func (r Rule) beyond(v float64) bool {
 
 // cleared reports whether v is back past the clear limit on the normal side (strictly).
 func (r Rule) cleared(v float64) bool {
-	if r.Direction == Above {
+	if r.Direction == rpm.Above {
 		return v < r.Clear
 	}
 	return v > r.Clear
@@ -127,7 +127,7 @@ func (s Source) run(v float64, at time.Time) Source {
 
 // EvaluateNEWS2 says whether a NEWS2 rule's condition holds for a score.
 func (r Rule) EvaluateNEWS2(n NEWS2) bool {
-	if r.Kind != NEWS2Rule {
+	if r.Kind != rpm.NEWS2Rule {
 		return false
 	}
 	rank := map[Band]int{BandLow: 0, BandLowMedium: 1, BandMedium: 2, BandHigh: 3}
@@ -154,7 +154,7 @@ func (r Rule) SilenceFor(interval time.Duration) time.Duration {
 // Silent reports whether a no-data rule's silence has run out at now, given the time of the last
 // reading of its code (zero if there never was one, counted from since, e.g. the assignment).
 func (r Rule) Silent(last, since, now time.Time) bool {
-	if r.Kind != NoData {
+	if r.Kind != rpm.NoData {
 		return false
 	}
 	if last.IsZero() {

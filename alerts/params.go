@@ -15,22 +15,22 @@ import (
 // params is a rule's settings as stored (alert_rules.params). Durations are Go duration strings
 // ("2m", "72h"), so the table reads well.
 type params struct {
-	Unit      string    `json:"unit,omitempty"`
-	Direction Direction `json:"direction,omitempty"`
-	Limit     *float64  `json:"limit,omitempty"`
-	For       string    `json:"for,omitempty"`
-	Repeat    int       `json:"repeat,omitempty"`
-	Clear     *float64  `json:"clear,omitempty"`
-	ClearFor  string    `json:"clear_for,omitempty"`
-	Change    float64   `json:"change,omitempty"`
-	Within    string    `json:"within,omitempty"`
-	Silence   string    `json:"silence,omitempty"`
-	MinBand   Band      `json:"min_band,omitempty"`
-	RedScore  bool      `json:"red_score,omitempty"`
-	Critical  bool      `json:"critical,omitempty"`
-	Missed    int       `json:"missed,omitempty"`
-	MinSilent string    `json:"min_silence,omitempty"`
-	Skew      string    `json:"skew,omitempty"`
+	Unit      string        `json:"unit,omitempty"`
+	Direction rpm.Direction `json:"direction,omitempty"`
+	Limit     *float64      `json:"limit,omitempty"`
+	For       string        `json:"for,omitempty"`
+	Repeat    int           `json:"repeat,omitempty"`
+	Clear     *float64      `json:"clear,omitempty"`
+	ClearFor  string        `json:"clear_for,omitempty"`
+	Change    float64       `json:"change,omitempty"`
+	Within    string        `json:"within,omitempty"`
+	Silence   string        `json:"silence,omitempty"`
+	MinBand   Band          `json:"min_band,omitempty"`
+	RedScore  bool          `json:"red_score,omitempty"`
+	Critical  bool          `json:"critical,omitempty"`
+	Missed    int           `json:"missed,omitempty"`
+	MinSilent string        `json:"min_silence,omitempty"`
+	Skew      string        `json:"skew,omitempty"`
 }
 
 // ParseRule reads a stored rule and validates it. A threshold without a clear limit clears at its
@@ -42,7 +42,7 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Rule{}, fmt.Errorf("rule settings: %w", err)
 	}
-	r := Rule{ID: s.ID, Kind: Kind(s.Kind), Code: s.Code, Unit: p.Unit, Severity: Severity(s.Severity),
+	r := Rule{ID: s.ID, Kind: s.Kind, Code: s.Code, Unit: p.Unit, Severity: s.Severity,
 		Direction: p.Direction, Repeat: p.Repeat, Change: p.Change, MinBand: p.MinBand, RedScore: p.RedScore,
 		Critical: p.Critical, Missed: p.Missed}
 	if p.Limit != nil {
@@ -67,7 +67,7 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 		}
 		*d.to = v
 	}
-	if (r.Kind == Threshold || r.Kind == LowBattery) && p.Limit == nil {
+	if (r.Kind == rpm.Threshold || r.Kind == rpm.LowBattery) && p.Limit == nil {
 		return Rule{}, fmt.Errorf("a %s rule needs a limit", r.Kind)
 	}
 	return r, r.Validate()
@@ -77,27 +77,27 @@ func ParseRule(s rpm.AlertRule) (Rule, error) {
 func (r Rule) Params() []byte {
 	p := params{}
 	switch r.Kind {
-	case Threshold:
+	case rpm.Threshold:
 		limit, clear := r.Limit, r.Clear
 		p.Unit, p.Direction, p.Limit, p.Clear = r.Unit, r.Direction, &limit, &clear
-	case RateOfChange:
+	case rpm.RateOfChange:
 		p.Unit, p.Change, p.Within = r.Unit, r.Change, duration(r.Within)
-	case NoData:
+	case rpm.NoData:
 		p.Unit, p.Silence = r.Unit, duration(r.Silence)
-	case NEWS2Rule:
+	case rpm.NEWS2Rule:
 		p.MinBand, p.RedScore = r.MinBand, r.RedScore
-	case NotReporting:
+	case rpm.NotReporting:
 		p.Missed, p.MinSilent = r.Missed, duration(r.MinSilence)
-	case LowBattery:
+	case rpm.LowBattery:
 		limit, clear := r.Limit, r.Clear
 		p.Limit, p.Clear = &limit, &clear
-	case FlatLine:
+	case rpm.FlatLine:
 		p.Repeat = r.Repeat
-	case ClockSkew:
+	case rpm.ClockSkew:
 		p.Skew = duration(r.Skew)
 	}
 	switch r.Kind {
-	case Threshold, RateOfChange, NEWS2Rule:
+	case rpm.Threshold, rpm.RateOfChange, rpm.NEWS2Rule:
 		p.For, p.Repeat, p.ClearFor, p.Critical = duration(r.For), r.Repeat, duration(r.ClearFor), r.Critical
 	}
 	b, _ := json.Marshal(p)
@@ -131,23 +131,23 @@ func ShortDuration(d time.Duration) string {
 func (r Rule) Describe() string {
 	name, unit := metricWords(r.Code)
 	switch r.Kind {
-	case Threshold:
-		opposite := Above
-		if r.Direction == Above {
-			opposite = Below
+	case rpm.Threshold:
+		opposite := rpm.Above
+		if r.Direction == rpm.Above {
+			opposite = rpm.Below
 		}
 		return fmt.Sprintf("%s %s %s %s%s; clears %s %s %s for %s", name, r.Direction, num(r.Limit), unit, r.onsetWords(),
 			opposite, num(r.Clear), unit, duration(r.clearFor()))
-	case RateOfChange:
+	case rpm.RateOfChange:
 		verb := "rises"
 		if r.Change < 0 {
 			verb = "falls"
 		}
 		return fmt.Sprintf("%s %s by %s %s within %s%s; clears after %s without such a change", name, verb, num(abs(r.Change)),
 			unit, duration(r.Within), r.onsetWords(), duration(r.clearFor()))
-	case NoData:
+	case rpm.NoData:
 		return fmt.Sprintf("no %s from a device for %s", name, duration(r.Silence))
-	case NEWS2Rule:
+	case rpm.NEWS2Rule:
 		var parts []string
 		if r.MinBand != "" {
 			parts = append(parts, "NEWS2 risk "+string(r.MinBand)+" or higher")
@@ -156,13 +156,13 @@ func (r Rule) Describe() string {
 			parts = append(parts, "a single parameter scoring 3")
 		}
 		return strings.Join(parts, ", or ") + r.onsetWords() + "; clears after " + duration(r.clearFor()) + " below it on fresh readings"
-	case NotReporting:
+	case rpm.NotReporting:
 		return fmt.Sprintf("a device sends nothing for %d of its expected intervals (at least %s)", r.Missed, duration(r.MinSilence))
-	case LowBattery:
+	case rpm.LowBattery:
 		return fmt.Sprintf("a device's battery at or below %s %%; clears at %s %%", num(r.Limit*100), num(r.Clear*100))
-	case FlatLine:
+	case rpm.FlatLine:
 		return fmt.Sprintf("a device repeats one value of a continuous measure %d times in a row, longer than physiology allows", r.Repeat)
-	case ClockSkew:
+	case rpm.ClockSkew:
 		return fmt.Sprintf("a device's clock runs more than %s ahead", duration(r.Skew))
 	}
 	return string(r.Kind)
@@ -188,20 +188,20 @@ func (r Rule) onsetWords() string {
 func (r Rule) Summary(value float64) string {
 	name, unit := metricWords(r.Code)
 	switch r.Kind {
-	case Threshold:
+	case rpm.Threshold:
 		return fmt.Sprintf("%s %s %s (%s %s %s)", name, num(value), unit, r.Direction, num(r.Limit), unit)
-	case RateOfChange:
+	case rpm.RateOfChange:
 		return fmt.Sprintf("%s %s by %s %s within %s", name, map[bool]string{true: "rose", false: "fell"}[r.Change > 0],
 			num(abs(r.Change)), unit, duration(r.Within))
-	case NoData:
+	case rpm.NoData:
 		return fmt.Sprintf("No %s for %s", name, duration(r.Silence))
-	case NotReporting:
+	case rpm.NotReporting:
 		return "Device not reporting"
-	case LowBattery:
+	case rpm.LowBattery:
 		return fmt.Sprintf("Device battery %s %%", num(math.Round(value*100)))
-	case FlatLine:
+	case rpm.FlatLine:
 		return fmt.Sprintf("%s stuck at %s %s: sensor or device fault?", name, num(value), unit)
-	case ClockSkew:
+	case rpm.ClockSkew:
 		return fmt.Sprintf("Device clock %s ahead", duration(time.Duration(value)*time.Second))
 	}
 	return r.Describe()
@@ -221,9 +221,9 @@ func NEWS2Summary(n NEWS2) string {
 
 // NEWS2Severity is the severity of a NEWS2 rule's alert for a score: high while the band is high,
 // the rule's own otherwise.
-func (r Rule) NEWS2Severity(n NEWS2) Severity {
+func (r Rule) NEWS2Severity(n NEWS2) rpm.Severity {
 	if n.Band == BandHigh {
-		return High
+		return rpm.SeverityHigh
 	}
 	return r.Severity
 }

@@ -21,7 +21,7 @@ func (r Rule) Replayer() *Replayer { return &Replayer{rule: r} }
 
 // Add feeds the next reading; readings the rule does not watch are ignored.
 func (p *Replayer) Add(rd rpm.Reading) {
-	if p.rule.Kind == NoData {
+	if p.rule.Kind == rpm.NoData {
 		if rd.Code != p.rule.Code {
 			return
 		}
@@ -32,7 +32,7 @@ func (p *Replayer) Add(rd rpm.Reading) {
 		return
 	}
 	var tr Transition
-	if p.st, tr = p.rule.Evaluate(p.st, rd); tr == Fire {
+	if p.st, tr = p.rule.Evaluate(p.st, rd); tr == Confirmed {
 		p.fired++
 	}
 }
@@ -65,9 +65,9 @@ func (r Rule) ReplaySource(readings []rpm.Reading) Replayed {
 		var tr Transition
 		st, tr = r.Evaluate(st, rd)
 		switch tr {
-		case Fire:
+		case Confirmed:
 			out.Onsets = append(out.Onsets, Onset{Reading: rd})
-		case Resolve:
+		case Cleared:
 			if n := len(out.Onsets); n > 0 {
 				out.Onsets[n-1].Cleared = rd.EffectiveAt
 			}

@@ -8,72 +8,6 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// Kind is what a rule watches for.
-type Kind string
-
-// The rule kinds. Threshold, RateOfChange and NEWS2Rule are clinical: they watch the patient.
-// The others are technical: they watch a device, go to the care team at lower urgency, and never
-// count as clinical alarms.
-const (
-	// Threshold: a value above or below a limit, confirmed for a duration or a number of
-	// consecutive readings of one device, with a separate clear limit (hysteresis).
-	Threshold Kind = "threshold"
-	// RateOfChange: a change of at least Change within Within ("weight +2 kg in 3 days").
-	RateOfChange Kind = "rate_of_change"
-	// NEWS2Rule: the NEWS2 risk band reaches MinBand, or a single parameter scores 3.
-	NEWS2Rule Kind = "news2"
-	// NoData: no reading of Code from a device for Silence ("no SpO₂ for 15 min": a sensor off).
-	NoData Kind = "no_data"
-	// NotReporting: a device has sent no reading for Missed of its expected intervals, and at
-	// least MinSilence.
-	NotReporting Kind = "not_reporting"
-	// LowBattery: a device reports its charge at or below Limit (a fraction), until it is back
-	// to Clear.
-	LowBattery Kind = "low_battery"
-	// FlatLine: a device sends the same value of a continuous measure far longer than physiology
-	// allows (a sensor stuck), at least Repeat readings in a row.
-	FlatLine Kind = "flat_line"
-	// ClockSkew: a device's clock runs ahead of Vigil's by more than Skew.
-	ClockSkew Kind = "clock_skew"
-)
-
-// Technical reports whether rules of kind watch a device rather than the patient.
-func (k Kind) Technical() bool {
-	switch k {
-	case NoData, NotReporting, LowBattery, FlatLine, ClockSkew:
-		return true
-	}
-	return false
-}
-
-// PerDevice reports whether a rule of kind keeps one alert per device instead of one per patient.
-func (k Kind) PerDevice() bool { return k.Technical() }
-
-// Severity is how urgent an alert is.
-type Severity string
-
-// The severities, least urgent first.
-const (
-	Low    Severity = "low"
-	Medium Severity = "medium"
-	High   Severity = "high"
-)
-
-// Rank orders severities: 1 for low up to 3 for high, 0 for none.
-func (s Severity) Rank() int {
-	return map[Severity]int{Low: 1, Medium: 2, High: 3}[s]
-}
-
-// Direction says which side of a limit is abnormal; an alert is scoped to it, so that
-// acknowledging a high never silences a low.
-type Direction string
-
-// The directions. NEWS2 and technical rules have none.
-const (
-	Above Direction = "above"
-	Below Direction = "below"
-)
-
 // MinClearFor is the least time a cleared condition must hold, on fresh readings, before Vigil
 // resolves its alert by itself: a value that dips back for a moment does not end an episode. A
 // rule may ask for longer, never for less.
@@ -83,10 +17,10 @@ const MinClearFor = 2 * time.Minute
 // threshold never travels without its unit.
 type Rule struct {
 	ID       string
-	Kind     Kind
+	Kind     rpm.RuleKind
 	Code     string
 	Unit     string
-	Severity Severity
+	Severity rpm.Severity
 	// Critical limits fire on the first reading past them; every other rule confirms an onset
 	// with For or Repeat.
 	Critical bool
@@ -100,7 +34,7 @@ type Rule struct {
 	ClearFor time.Duration
 
 	// Threshold (and LowBattery: Limit and Clear as fractions of a full charge).
-	Direction Direction
+	Direction rpm.Direction
 	Limit     float64
 	Clear     float64 // back past this to clear (hysteresis)
 
@@ -125,10 +59,10 @@ type Rule struct {
 
 // DefaultNotReporting is Vigil's not-reporting rule (migration 010): silent after 3 expected
 // intervals, and never before a minute.
-var DefaultNotReporting = Rule{Kind: NotReporting, Severity: Low, Missed: 3, MinSilence: time.Minute}
+var DefaultNotReporting = Rule{Kind: rpm.NotReporting, Severity: rpm.SeverityLow, Missed: 3, MinSilence: time.Minute}
 
 // DefaultLowBattery is Vigil's low-battery rule (migration 010): at or below 15 %, until 25 %.
-var DefaultLowBattery = Rule{Kind: LowBattery, Severity: Low, Limit: 0.15, Clear: 0.25}
+var DefaultLowBattery = Rule{Kind: rpm.LowBattery, Severity: rpm.SeverityLow, Limit: 0.15, Clear: 0.25}
 
 // Technical reports whether the rule watches a device.
 func (r Rule) Technical() bool { return r.Kind.Technical() }
@@ -141,7 +75,7 @@ func (r Rule) clearFor() time.Duration { return max(r.ClearFor, MinClearFor) }
 // confirmation unless the limit is critical.
 func (r Rule) Validate() error {
 	switch r.Severity {
-	case Low, Medium, High:
+	case rpm.SeverityLow, rpm.SeverityMedium, rpm.SeverityHigh:
 	default:
 		return errors.New("severity must be low, medium or high")
 	}
@@ -149,27 +83,27 @@ func (r Rule) Validate() error {
 		return errors.New("durations and repeat counts cannot be negative")
 	}
 	switch r.Kind {
-	case NEWS2Rule:
+	case rpm.NEWS2Rule:
 		if r.MinBand != BandMedium && r.MinBand != BandHigh && !r.RedScore {
 			return errors.New("a NEWS2 rule fires on the medium or high band, or on a single red score")
 		}
 		return r.validateOnset()
-	case NotReporting:
+	case rpm.NotReporting:
 		if r.Missed < 1 || r.MinSilence <= 0 {
 			return errors.New("a not-reporting rule needs a number of missed intervals and a shortest silence")
 		}
 		return nil
-	case LowBattery:
+	case rpm.LowBattery:
 		if r.Limit <= 0 || r.Limit >= 1 || r.Clear < r.Limit || r.Clear > 1 {
 			return errors.New("a low-battery limit is a fraction of a full charge, with a clear level at or above it")
 		}
 		return nil
-	case FlatLine:
+	case rpm.FlatLine:
 		if r.Repeat < 2 {
 			return errors.New("a flat line needs at least 2 identical readings in a row")
 		}
 		return nil
-	case ClockSkew:
+	case rpm.ClockSkew:
 		if r.Skew <= 0 {
 			return errors.New("a clock-skew rule needs a positive skew")
 		}
@@ -183,17 +117,17 @@ func (r Rule) Validate() error {
 		return fmt.Errorf("limits for %s are in %s, not %q", r.Code, unit, r.Unit)
 	}
 	switch r.Kind {
-	case Threshold:
+	case rpm.Threshold:
 		if err := r.validateThreshold(); err != nil {
 			return err
 		}
 		return r.validateOnset()
-	case RateOfChange:
+	case rpm.RateOfChange:
 		if r.Change == 0 || r.Within <= 0 {
 			return errors.New("a rate-of-change rule needs a non-zero change and a positive window")
 		}
 		return r.validateOnset()
-	case NoData:
+	case rpm.NoData:
 		if r.Silence <= 0 {
 			return errors.New("a no-data rule needs a positive silence")
 		}
@@ -204,9 +138,9 @@ func (r Rule) Validate() error {
 
 func (r Rule) validateThreshold() error {
 	switch {
-	case r.Direction != Above && r.Direction != Below:
+	case r.Direction != rpm.Above && r.Direction != rpm.Below:
 		return errors.New("a threshold is above or below its limit")
-	case r.Direction == Above && r.Clear > r.Limit, r.Direction == Below && r.Clear < r.Limit:
+	case r.Direction == rpm.Above && r.Clear > r.Limit, r.Direction == rpm.Below && r.Clear < r.Limit:
 		return errors.New("the clear limit must be on the normal side of the limit")
 	}
 	return nil
@@ -226,10 +160,10 @@ type Transition string
 
 // The transitions.
 const (
-	None      Transition = ""
-	Fire      Transition = "fire"      // an episode is confirmed: a new alert, or the latched one is back
-	Retrigger Transition = "retrigger" // the episode goes on: update the open alert, never duplicate it
-	Resolve   Transition = "resolve"   // the clear condition held long enough on fresh readings
+	NoChange  Transition = ""
+	Confirmed Transition = "confirmed" // an episode is confirmed: a new alert, or the latched one is back
+	Ongoing   Transition = "ongoing"   // the episode goes on: update the open alert, never duplicate it
+	Cleared   Transition = "cleared"   // the clear condition held long enough on fresh readings
 )
 
 // Point is one value at one time.

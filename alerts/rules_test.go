@@ -29,42 +29,42 @@ func run(t *testing.T, name string, r Rule, steps []step) {
 }
 
 func TestThreshold(t *testing.T) {
-	spo2 := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Critical: true}
+	spo2 := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92, Critical: true}
 	run(t, "at the limit does not fire; below does; hysteresis; clears only after 2 minutes", spo2, []step{
-		{0, 90, None}, {10, 89, Fire}, {20, 88, Retrigger},
-		{30, 91, None},  // between limit and clear: still open
-		{40, 92, None},  // at the clear limit: not yet clear
-		{50, 93, None},  // clear, for now
-		{169, 93, None}, // 1:59 clear
-		{170, 93, Resolve}, {180, 93, None}, {190, 89, Fire},
+		{0, 90, NoChange}, {10, 89, Confirmed}, {20, 88, Ongoing},
+		{30, 91, NoChange},  // between limit and clear: still open
+		{40, 92, NoChange},  // at the clear limit: not yet clear
+		{50, 93, NoChange},  // clear, for now
+		{169, 93, NoChange}, // 1:59 clear
+		{170, 93, Cleared}, {180, 93, NoChange}, {190, 89, Confirmed},
 	})
 
 	forTwoMinutes := spo2
 	forTwoMinutes.Critical, forTwoMinutes.For = false, 2*time.Minute
 	run(t, "SpO2 < 90 % for 2 min", forTwoMinutes, []step{
-		{0, 89, None}, {60, 88, None}, {119, 88, None}, {120, 88, Fire},
+		{0, 89, NoChange}, {60, 88, NoChange}, {119, 88, NoChange}, {120, 88, Confirmed},
 	})
 	run(t, "a break in the breach restarts the duration", forTwoMinutes, []step{
-		{0, 89, None}, {100, 91, None}, {130, 89, None}, {249, 89, None}, {250, 89, Fire},
+		{0, 89, NoChange}, {100, 91, NoChange}, {130, 89, NoChange}, {249, 89, NoChange}, {250, 89, Confirmed},
 	})
 
-	thrice := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Medium, Direction: Above, Limit: 120, Clear: 110, Repeat: 3}
+	thrice := Rule{Kind: rpm.Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: rpm.SeverityMedium, Direction: rpm.Above, Limit: 120, Clear: 110, Repeat: 3}
 	run(t, "three consecutive readings", thrice, []step{
-		{0, 121, None}, {10, 125, None}, {20, 119, None}, {30, 121, None}, {40, 122, None}, {50, 130, Fire},
+		{0, 121, NoChange}, {10, 125, NoChange}, {20, 119, NoChange}, {30, 121, NoChange}, {40, 122, NoChange}, {50, 130, Confirmed},
 	})
 
-	clearSlowly := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Medium, Direction: Above, Limit: 120,
+	clearSlowly := Rule{Kind: rpm.Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: rpm.SeverityMedium, Direction: rpm.Above, Limit: 120,
 		Clear: 110, ClearFor: 3 * time.Minute, Critical: true}
 	run(t, "clear only after holding clear for the clear time", clearSlowly, []step{
-		{0, 130, Fire}, {10, 100, None}, {40, 105, None}, {50, 115, None}, // back between the limits: clearing restarts
-		{60, 100, None}, {239, 100, None}, {240, 100, Resolve},
+		{0, 130, Confirmed}, {10, 100, NoChange}, {40, 105, NoChange}, {50, 115, NoChange}, // back between the limits: clearing restarts
+		{60, 100, NoChange}, {239, 100, NoChange}, {240, 100, Cleared},
 	})
 }
 
 // TestSeveralDevices: onsets are confirmed on one device's own readings; one device's normal
 // readings never clear an episode another device is still reporting, nor interrupt its breach.
 func TestSeveralDevices(t *testing.T) {
-	spo2 := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Repeat: 3}
+	spo2 := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92, Repeat: 3}
 	var st State
 	feed := func(device string, sec int, v float64, want Transition) {
 		t.Helper()
@@ -74,46 +74,46 @@ func TestSeveralDevices(t *testing.T) {
 			t.Errorf("%s at %ds (%g): %q, want %q", device, sec, v, got, want)
 		}
 	}
-	feed("finger", 0, 88, None)
-	feed("wrist", 1, 97, None) // does not interrupt the finger's run
-	feed("finger", 10, 87, None)
-	feed("wrist", 11, 97, None)
-	feed("finger", 20, 88, Fire) // three of the finger's own in a row
+	feed("finger", 0, 88, NoChange)
+	feed("wrist", 1, 97, NoChange) // does not interrupt the finger's run
+	feed("finger", 10, 87, NoChange)
+	feed("wrist", 11, 97, NoChange)
+	feed("finger", 20, 88, Confirmed) // three of the finger's own in a row
 	for sec := 21; sec < 300; sec += 10 {
-		feed("wrist", sec, 97, None) // normal readings of another device
-		feed("finger", sec+5, 88, Retrigger)
+		feed("wrist", sec, 97, NoChange) // normal readings of another device
+		feed("finger", sec+5, 88, Ongoing)
 	}
 	// The finger probe stops; the wrist's normal readings clear the episode only after the clear
 	// time with nothing abnormal from anyone.
-	feed("wrist", 301, 97, None)
-	feed("wrist", 400, 97, None)
-	feed("wrist", 421, 97, Resolve)
+	feed("wrist", 301, 97, NoChange)
+	feed("wrist", 400, 97, NoChange)
+	feed("wrist", 421, 97, Cleared)
 
-	two := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, Repeat: 2}
+	two := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92, Repeat: 2}
 	st = State{}
 	for i, d := range []string{"a", "b", "a", "b"} {
 		var got Transition
 		v := []float64{88, 89, 97, 97}[i]
 		st, got = two.Evaluate(st, rpm.Reading{DeviceID: d, Code: rpm.CodeSpO2, Value: v, EffectiveAt: t0.Add(time.Duration(i) * time.Second)})
-		if got != None {
+		if got != NoChange {
 			t.Errorf("one abnormal reading from each of two devices confirmed an onset at step %d", i)
 		}
 	}
 }
 
 func TestLateReadingsAreReplayed(t *testing.T) {
-	r := Rule{Kind: Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: Low, Direction: Above, Limit: 100, Clear: 90, Repeat: 2}
+	r := Rule{Kind: rpm.Threshold, Code: rpm.CodeHeartRate, Unit: "/min", Severity: rpm.SeverityLow, Direction: rpm.Above, Limit: 100, Clear: 90, Repeat: 2}
 	st, tr := r.Evaluate(State{}, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: 80, EffectiveAt: t0.Add(time.Hour)})
-	if tr != None {
+	if tr != NoChange {
 		t.Fatal(tr)
 	}
 	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != Late {
 		t.Errorf("an older reading of the same device: %q, want late", tr)
 	}
-	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "other", Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != None {
+	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "other", Code: rpm.CodeHeartRate, Value: 150, EffectiveAt: t0}); tr != NoChange {
 		t.Errorf("another device's older reading is its own stream, in order: %q", tr)
 	}
-	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "d", Code: rpm.CodeSpO2, Value: 150, EffectiveAt: t0.Add(2 * time.Hour)}); tr != None {
+	if _, tr := r.Evaluate(st, rpm.Reading{DeviceID: "d", Code: rpm.CodeSpO2, Value: 150, EffectiveAt: t0.Add(2 * time.Hour)}); tr != NoChange {
 		t.Errorf("another code's reading fired: %q", tr)
 	}
 	// The replay of the device's window finds the onset the late readings make, and its end.
@@ -129,41 +129,41 @@ func TestLateReadingsAreReplayed(t *testing.T) {
 
 func TestRateOfChange(t *testing.T) {
 	day := 86400
-	weight := Rule{Kind: RateOfChange, Code: rpm.CodeBodyWeight, Unit: "kg", Severity: Medium, Change: 2, Within: 72 * time.Hour, Critical: true}
+	weight := Rule{Kind: rpm.RateOfChange, Code: rpm.CodeBodyWeight, Unit: "kg", Severity: rpm.SeverityMedium, Change: 2, Within: 72 * time.Hour, Critical: true}
 	run(t, "weight +2 kg in 3 days", weight, []step{
-		{0, 80, None}, {day, 80.9, None}, {2 * day, 81.9, None},
-		{3 * day, 82.0, Fire},         // 80 → 82 within exactly 3 days
-		{3*day + 3600, 82.1, None},    // 80 kg is now out of the window: 82.1 − 80.9 < 2, clearing
-		{3*day + 7200, 82.2, Resolve}, // two hours without such a change
-		{3*day + 7300, 83.0, Fire},    // 83.0 − 80.9 ≥ 2
-		{3*day + 7400, 83.1, Retrigger},
+		{0, 80, NoChange}, {day, 80.9, NoChange}, {2 * day, 81.9, NoChange},
+		{3 * day, 82.0, Confirmed},      // 80 → 82 within exactly 3 days
+		{3*day + 3600, 82.1, NoChange},  // 80 kg is now out of the window: 82.1 − 80.9 < 2, clearing
+		{3*day + 7200, 82.2, Cleared},   // two hours without such a change
+		{3*day + 7300, 83.0, Confirmed}, // 83.0 − 80.9 ≥ 2
+		{3*day + 7400, 83.1, Ongoing},
 	})
 	confirmed := weight
 	confirmed.Critical, confirmed.Repeat = false, 2
 	run(t, "confirmed by the next weigh-in", confirmed, []step{
-		{0, 80, None}, {day, 82.5, None}, {day + 600, 82.4, Fire},
+		{0, 80, NoChange}, {day, 82.5, NoChange}, {day + 600, 82.4, Confirmed},
 	})
 	run(t, "the same rise over more than 3 days does not fire", weight, []step{
-		{0, 80, None}, {2 * day, 81, None}, {4 * day, 82, None},
+		{0, 80, NoChange}, {2 * day, 81, NoChange}, {4 * day, 82, NoChange},
 	})
 }
 
 // TestFlatLine: a heart rate repeating one value for 10 minutes is a stuck sensor, not a patient;
 // a weight may repeat.
 func TestFlatLine(t *testing.T) {
-	flat := Rule{Kind: FlatLine, Severity: Low, Repeat: 10}
+	flat := Rule{Kind: rpm.FlatLine, Severity: rpm.SeverityLow, Repeat: 10}
 	var st State
 	var tr Transition
 	for sec := 0; sec <= 600; sec += 30 {
 		st, tr = flat.Evaluate(st, rpm.Reading{DeviceID: "m", Code: rpm.CodeHeartRate, Value: 72, EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
-		if sec < 600 && tr != None || sec == 600 && tr != Fire {
+		if sec < 600 && tr != NoChange || sec == 600 && tr != Confirmed {
 			t.Errorf("heart rate 72 for %ds: %q", sec, tr)
 		}
 	}
 	for i, sec := range []int{630, 660, 690, 720, 750} {
 		st, tr = flat.Evaluate(st, rpm.Reading{DeviceID: "m", Code: rpm.CodeHeartRate, Value: float64(70 + i%2*3), EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
 	}
-	if tr != Resolve {
+	if tr != Cleared {
 		t.Errorf("varying again for 2 minutes: %q, want resolve", tr)
 	}
 	if flat.Watches(rpm.CodeBodyWeight) {
@@ -172,15 +172,15 @@ func TestFlatLine(t *testing.T) {
 }
 
 func TestNoDataAndNEWS2Rules(t *testing.T) {
-	silent := Rule{Kind: NoData, Code: rpm.CodeSpO2, Unit: "%", Severity: Medium, Silence: 15 * time.Minute}
+	silent := Rule{Kind: rpm.NoData, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityMedium, Silence: 15 * time.Minute}
 	if silent.Silent(t0, t0, t0.Add(14*time.Minute+59*time.Second)) || !silent.Silent(t0, t0, t0.Add(15*time.Minute)) {
 		t.Error("no-data boundary")
 	}
 	if !silent.Silent(time.Time{}, t0, t0.Add(16*time.Minute)) {
 		t.Error("a device that never sent is silent from its assignment on")
 	}
-	medium := Rule{Kind: NEWS2Rule, Severity: High, MinBand: BandMedium}
-	red := Rule{Kind: NEWS2Rule, Severity: Medium, RedScore: true}
+	medium := Rule{Kind: rpm.NEWS2Rule, Severity: rpm.SeverityHigh, MinBand: BandMedium}
+	red := Rule{Kind: rpm.NEWS2Rule, Severity: rpm.SeverityMedium, RedScore: true}
 	for _, tt := range []struct {
 		n           NEWS2
 		medium, red bool
@@ -197,7 +197,7 @@ func TestNoDataAndNEWS2Rules(t *testing.T) {
 }
 
 func TestRulesValidateThemselves(t *testing.T) {
-	ok := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92, For: 2 * time.Minute}
+	ok := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92, For: 2 * time.Minute}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +208,8 @@ func TestRulesValidateThemselves(t *testing.T) {
 		"no direction":              func(r *Rule) { r.Direction = "" },
 		"negative duration":         func(r *Rule) { r.For = -time.Second },
 		"unknown severity":          func(r *Rule) { r.Severity = "urgent" },
-		"rate of change, no window": func(r *Rule) { r.Kind, r.Change = RateOfChange, 2 },
-		"no data, no silence":       func(r *Rule) { r.Kind = NoData },
+		"rate of change, no window": func(r *Rule) { r.Kind, r.Change = rpm.RateOfChange, 2 },
+		"no data, no silence":       func(r *Rule) { r.Kind = rpm.NoData },
 		"no onset confirmation":     func(r *Rule) { r.For = 0 },
 	}
 	for name, change := range bad {
@@ -219,7 +219,7 @@ func TestRulesValidateThemselves(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if (Rule{Kind: NEWS2Rule, Severity: High, For: time.Minute}).Validate() == nil {
+	if (Rule{Kind: rpm.NEWS2Rule, Severity: rpm.SeverityHigh, For: time.Minute}).Validate() == nil {
 		t.Error("a NEWS2 rule that can never fire was accepted")
 	}
 	critical := ok
@@ -240,9 +240,9 @@ func TestDurationsRoundTrip(t *testing.T) {
 			t.Errorf("%s stored as %q reads back as %s (%v)", d, duration(d), got, err)
 		}
 	}
-	r := Rule{Kind: Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: High, Direction: Below, Limit: 90, Clear: 92,
+	r := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92,
 		For: 10 * time.Minute, ClearFor: 30 * time.Minute}
-	back, err := ParseRule(rpm.AlertRule{Kind: string(r.Kind), Code: r.Code, Severity: string(r.Severity), Params: r.Params()})
+	back, err := ParseRule(rpm.AlertRule{Kind: r.Kind, Code: r.Code, Severity: r.Severity, Params: r.Params()})
 	if err != nil || back.For != r.For || back.ClearFor != r.ClearFor {
 		t.Errorf("a rule for 10m, clearing for 30m, reads back as %+v (%v)", back, err)
 	}

@@ -77,11 +77,11 @@ func (h *Handlers) actOnAlert(c echo.Context, id, action string, problem error, 
 }
 
 // notNow says why a step was refused, from the state the alert was in when loaded.
-func notNow(state string) error {
+func notNow(state rpm.AlertState) error {
 	switch state {
-	case "acknowledged":
+	case rpm.AlertAcknowledged:
 		return errAcked
-	case "resolved":
+	case rpm.AlertResolved:
 		return errResolved
 	}
 	return errChanged

@@ -28,7 +28,7 @@ func (h *Handlers) AlertInbox(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := auth.Viewer(c)
 	now := h.now()
-	list, err := h.store.VisibleAlerts(ctx, u.ID, now, store.AlertFilter{State: filter})
+	list, err := h.store.VisibleAlerts(ctx, u.ID, now, store.AlertFilter{States: filter})
 	if err != nil {
 		return err
 	}

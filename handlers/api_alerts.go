@@ -22,9 +22,12 @@ type alertJSON struct {
 	PatientName string `json:"patient_name"`
 }
 
-// alertStates maps the API's and the inbox's state filter to the store's; "" means "open".
-var alertStates = map[string]string{"": "open", "open": "open", "firing": "firing", "acknowledged": "acknowledged",
-	"resolved": "resolved", "all": ""}
+// alertStates maps the API's and the inbox's state filter to the alert states it lists; "" means
+// "open" (firing or acknowledged), "all" every state.
+var alertStates = map[string][]rpm.AlertState{"": openStates, "open": openStates, "firing": {rpm.AlertFiring},
+	"acknowledged": {rpm.AlertAcknowledged}, "resolved": {rpm.AlertResolved}, "all": nil}
+
+var openStates = []rpm.AlertState{rpm.AlertFiring, rpm.AlertAcknowledged}
 
 var errBadState = rpm.Errorf(rpm.EInvalid, "state must be open, firing, acknowledged, resolved or all.")
 
@@ -49,7 +52,7 @@ func (h *Handlers) APIAlerts(c echo.Context) error {
 		}
 	}
 	u, _ := auth.Viewer(c)
-	list, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, h.now(), store.AlertFilter{State: state, Patient: patient, Category: category})
+	list, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, h.now(), store.AlertFilter{States: state, Patient: patient, Category: category})
 	if err != nil {
 		return err
 	}

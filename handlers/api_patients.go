@@ -111,7 +111,7 @@ func (h *Handlers) APIPatient(c echo.Context) error {
 		return err
 	}
 	for _, a := range past {
-		if a.State != "resolved" {
+		if a.State != rpm.AlertResolved {
 			out.OpenAlerts++
 		}
 	}

@@ -35,7 +35,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 		return err
 	}
 	p := views.CensusPage{Now: now}
-	open, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, now, store.AlertFilter{State: "open", Limit: censusAlertLimit})
+	open, err := h.store.VisibleAlerts(c.Request().Context(), u.ID, now, store.AlertFilter{States: openStates, Limit: censusAlertLimit})
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (h *Handlers) PatientList(c echo.Context) error {
 			continue // shown with the devices, not as the patient's alerts
 		}
 		openIDs[a.PatientID] = append(openIDs[a.PatientID], a.ID)
-		if a.State == "firing" && !a.Technical() {
+		if a.State == rpm.AlertFiring && !a.Technical() {
 			p.Firing = append(p.Firing, views.AlertItem{Alert: a.Alert, PatientName: a.PatientName, CanAct: care[a.PatientID]})
 		}
 	}

@@ -86,7 +86,7 @@ func (h *Handlers) patientAlerts(c echo.Context, id string, access rpm.Access, n
 	for _, l := range list {
 		it := views.AlertItem{Alert: l.Alert, PatientName: l.PatientName, CanAct: access.Level == rpm.AccessCare}
 		all = append(all, it)
-		if l.State == "firing" && !l.Technical() {
+		if l.State == rpm.AlertFiring && !l.Technical() {
 			firing = append(firing, it)
 		}
 	}

@@ -36,8 +36,8 @@ type ruleEdit struct {
 // tunes a rule, it does not watch for something else.
 func readRuleEdit(c echo.Context, base alerts.Rule) ruleEdit {
 	e := ruleEdit{Rule: c.FormValue("rule"), Action: c.FormValue("action")}
-	f := views.RuleForm{Kind: string(base.Kind), Direction: string(base.Direction)}
-	for name, to := range map[string]*string{"severity": &f.Severity, "unit": &f.Unit, "limit": &f.Limit, "for": &f.For,
+	f := views.RuleForm{Kind: base.Kind, Direction: base.Direction, Severity: rpm.Severity(c.FormValue("severity"))}
+	for name, to := range map[string]*string{"unit": &f.Unit, "limit": &f.Limit, "for": &f.For,
 		"repeat": &f.Repeat, "clear": &f.Clear, "clear_for": &f.ClearFor, "change": &f.Change, "within": &f.Within,
 		"silence": &f.Silence, "reason": &f.Reason} {
 		*to = c.FormValue(name)
@@ -52,22 +52,22 @@ func readRuleEdit(c echo.Context, base alerts.Rule) ruleEdit {
 // what it holds.
 type setting struct {
 	field, words string
-	kinds        []alerts.Kind
+	kinds        []rpm.RuleKind
 	value        func(f *views.RuleForm) string
 	parse        func(text string) (any, string) // the value for the stored settings, or what is wrong
 }
 
 var (
-	onsetKinds = []alerts.Kind{alerts.Threshold, alerts.RateOfChange}
+	onsetKinds = []rpm.RuleKind{rpm.Threshold, rpm.RateOfChange}
 	settings   = []setting{
-		{"limit", "The limit", []alerts.Kind{alerts.Threshold}, func(f *views.RuleForm) string { return f.Limit }, number},
-		{"clear", "The clear limit", []alerts.Kind{alerts.Threshold}, func(f *views.RuleForm) string { return f.Clear }, number},
-		{"change", "The change", []alerts.Kind{alerts.RateOfChange}, func(f *views.RuleForm) string { return f.Change }, number},
+		{"limit", "The limit", []rpm.RuleKind{rpm.Threshold}, func(f *views.RuleForm) string { return f.Limit }, number},
+		{"clear", "The clear limit", []rpm.RuleKind{rpm.Threshold}, func(f *views.RuleForm) string { return f.Clear }, number},
+		{"change", "The change", []rpm.RuleKind{rpm.RateOfChange}, func(f *views.RuleForm) string { return f.Change }, number},
 		{"repeat", "Readings in a row", onsetKinds, func(f *views.RuleForm) string { return f.Repeat }, wholeNumber},
 		{"for", "How long it must hold", onsetKinds, func(f *views.RuleForm) string { return f.For }, durationText},
 		{"clear_for", "How long it must stay clear", onsetKinds, func(f *views.RuleForm) string { return f.ClearFor }, durationText},
-		{"within", "The window", []alerts.Kind{alerts.RateOfChange}, func(f *views.RuleForm) string { return f.Within }, durationText},
-		{"silence", "The silence", []alerts.Kind{alerts.NoData}, func(f *views.RuleForm) string { return f.Silence }, durationText},
+		{"within", "The window", []rpm.RuleKind{rpm.RateOfChange}, func(f *views.RuleForm) string { return f.Within }, durationText},
+		{"silence", "The silence", []rpm.RuleKind{rpm.NoData}, func(f *views.RuleForm) string { return f.Silence }, durationText},
 	}
 )
 
@@ -99,7 +99,7 @@ func durationText(text string) (any, string) {
 // — the rule's own consistency, then the reason, each a sentence safe to show.
 func (e ruleEdit) proposal(base rpm.AlertRule, parsed alerts.Rule, whose string) (rpm.AlertRule, alerts.Rule, []string) {
 	var problems []string
-	if parsed.Kind == alerts.NEWS2Rule || parsed.Technical() && parsed.Kind != alerts.NoData {
+	if parsed.Kind == rpm.NEWS2Rule || parsed.Technical() && parsed.Kind != rpm.NoData {
 		problems = append(problems, "This rule's settings cannot be tuned here; it can be switched off.")
 	}
 	params := map[string]any{"unit": e.Settings.Unit}
@@ -115,13 +115,13 @@ func (e ruleEdit) proposal(base rpm.AlertRule, parsed alerts.Rule, whose string)
 			params[s.field] = v
 		}
 	}
-	if f.Critical && parsed.Kind != alerts.NoData {
+	if f.Critical && parsed.Kind != rpm.NoData {
 		params["critical"] = true
 	}
-	if parsed.Kind == alerts.Threshold {
+	if parsed.Kind == rpm.Threshold {
 		params["direction"] = parsed.Direction
 	}
-	if !slices.Contains([]string{"low", "medium", "high"}, f.Severity) {
+	if !slices.Contains(rpm.Severities, f.Severity) {
 		problems = append(problems, "Choose the severity: low, medium or high.")
 	}
 	var proposed rpm.AlertRule
@@ -229,17 +229,17 @@ func storedForm(s rpm.AlertRule) views.RuleForm {
 
 // formOf is a rule's settings as its edit form shows them.
 func formOf(r alerts.Rule) views.RuleForm {
-	f := views.RuleForm{Kind: string(r.Kind), Direction: string(r.Direction), Severity: string(r.Severity), Unit: r.Unit,
+	f := views.RuleForm{Kind: r.Kind, Direction: r.Direction, Severity: r.Severity, Unit: r.Unit,
 		Critical: r.Critical, For: dur(r.For), ClearFor: dur(r.ClearFor)}
 	if r.Repeat > 0 {
 		f.Repeat = strconv.Itoa(r.Repeat)
 	}
 	switch r.Kind {
-	case alerts.Threshold:
+	case rpm.Threshold:
 		f.Limit, f.Clear = num(r.Limit), num(r.Clear)
-	case alerts.RateOfChange:
+	case rpm.RateOfChange:
 		f.Change, f.Within = num(r.Change), dur(r.Within)
-	case alerts.NoData:
+	case rpm.NoData:
 		f.Silence = dur(r.Silence)
 	}
 	return f

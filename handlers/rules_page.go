@@ -106,7 +106,7 @@ func ruleRow(s rpm.AlertRule, teamNames map[string]string) views.RuleRow {
 		return row
 	}
 	row.Description = r.Describe()
-	row.Editable = r.Kind == alerts.Threshold || r.Kind == alerts.RateOfChange || r.Kind == alerts.NoData
+	row.Editable = r.Kind == rpm.Threshold || r.Kind == rpm.RateOfChange || r.Kind == rpm.NoData
 	row.Form = formOf(r)
 	return row
 }

@@ -25,24 +25,24 @@ type Frame struct {
 // AlertFrame is an alert on the wire (frame type "alert", and the JSON API's alert object). Times
 // that have not happened are omitted.
 type AlertFrame struct {
-	ID              string     `json:"id"`
-	Patient         string     `json:"patient"`
-	Rule            string     `json:"rule"`
-	Kind            string     `json:"kind"`
-	Code            string     `json:"code,omitempty"`
-	Device          string     `json:"device,omitempty"`
-	Direction       string     `json:"direction,omitempty"`
-	Severity        string     `json:"severity"`
-	State           string     `json:"state"`
-	Tier            int        `json:"tier"`
-	Summary         string     `json:"summary"`
-	OpenedAt        time.Time  `json:"opened_at"`
-	LastTriggeredAt time.Time  `json:"last_triggered_at"`
-	TriggerCount    int        `json:"trigger_count"`
-	AcknowledgedAt  *time.Time `json:"acknowledged_at,omitempty"`
-	SnoozedUntil    *time.Time `json:"snoozed_until,omitempty"`
-	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
-	Actionable      *bool      `json:"actionable,omitempty"`
+	ID              string         `json:"id"`
+	Patient         string         `json:"patient"`
+	Rule            string         `json:"rule"`
+	Kind            rpm.RuleKind   `json:"kind"`
+	Code            string         `json:"code,omitempty"`
+	Device          string         `json:"device,omitempty"`
+	Direction       rpm.Direction  `json:"direction,omitempty"`
+	Severity        rpm.Severity   `json:"severity"`
+	State           rpm.AlertState `json:"state"`
+	Tier            int            `json:"tier"`
+	Summary         string         `json:"summary"`
+	OpenedAt        time.Time      `json:"opened_at"`
+	LastTriggeredAt time.Time      `json:"last_triggered_at"`
+	TriggerCount    int            `json:"trigger_count"`
+	AcknowledgedAt  *time.Time     `json:"acknowledged_at,omitempty"`
+	SnoozedUntil    *time.Time     `json:"snoozed_until,omitempty"`
+	ResolvedAt      *time.Time     `json:"resolved_at,omitempty"`
+	Actionable      *bool          `json:"actionable,omitempty"`
 	// Category is "clinical" or "technical" (about a device); SourceDevice the device whose
 	// readings raised it; RecoveredAt when its condition cleared while it stayed latched for an
 	// acknowledgement; Late that readings which arrived late raised it; With who it is with now.

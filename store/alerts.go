@@ -129,7 +129,11 @@ func (a *AlertTx) finish(ctx context.Context, err error) error {
 type RuleStateKey struct{ Patient, Rule string }
 
 // OpenAlertKey names the one open alert a patient may have per rule, direction and (no-data) device.
-type OpenAlertKey struct{ Patient, Rule, Direction, Device string }
+type OpenAlertKey struct {
+	Patient, Rule string
+	Direction     rpm.Direction
+	Device        string
+}
 
 // KeyOf is the alert's open-alert key.
 func KeyOf(a rpm.Alert) OpenAlertKey {
@@ -464,7 +468,7 @@ type AlertSpan struct{ Opened, Resolved time.Time }
 
 // AlertSpans returns the spans of a patient's alerts of a kind, code and direction that were open
 // at or after since: what an episode found late may already be covered by.
-func (a *AlertTx) AlertSpans(ctx context.Context, patient, kind, code, direction string, since time.Time) ([]AlertSpan, error) {
+func (a *AlertTx) AlertSpans(ctx context.Context, patient string, kind rpm.RuleKind, code string, direction rpm.Direction, since time.Time) ([]AlertSpan, error) {
 	rows, err := a.tx.Query(ctx, `
 		SELECT a.opened_at, a.resolved_at FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.patient_id = $1 AND r.kind = $2 AND coalesce(r.code, '') = $3 AND a.direction = $4

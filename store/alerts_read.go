@@ -19,8 +19,8 @@ type AlertListing struct {
 
 // AlertFilter narrows VisibleAlerts.
 type AlertFilter struct {
-	// State: "open" (firing or acknowledged), "firing", "acknowledged", "resolved", or "" for all.
-	State   string
+	// States the alerts may be in; none for all.
+	States  []rpm.AlertState
 	Patient string
 	// Category: "clinical" (threshold, rate of change, NEWS2), "technical" (about a device), or ""
 	// for both.
@@ -34,10 +34,9 @@ func (s *Store) VisibleAlerts(ctx context.Context, userID string, now time.Time,
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
-	states := map[string][]string{"open": {"firing", "acknowledged"}, "firing": {"firing"},
-		"acknowledged": {"acknowledged"}, "resolved": {"resolved"}, "": {"firing", "acknowledged", "resolved"}}[f.State]
-	if states == nil {
-		return nil, fmt.Errorf("store: visible alerts: unknown state %q", f.State)
+	states := f.States
+	if len(states) == 0 {
+		states = []rpm.AlertState{rpm.AlertFiring, rpm.AlertAcknowledged, rpm.AlertResolved}
 	}
 	rows, err := s.pool.Query(ctx, accessSQL+`
 		SELECT `+alertColumns+`, p.given_name || ' ' || p.family_name

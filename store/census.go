@@ -150,8 +150,10 @@ func (s *Store) Series(ctx context.Context, patientID, code string, from, to tim
 
 // AlertSummary is an alert as a patient's history lists it.
 type AlertSummary struct {
-	ID, Severity, State, Summary string
-	OpenedAt, ResolvedAt         time.Time
+	ID, Summary          string
+	Severity             rpm.Severity
+	State                rpm.AlertState
+	OpenedAt, ResolvedAt time.Time
 }
 
 // PatientAlerts returns a patient's alerts, newest first, at most limit.

@@ -49,7 +49,7 @@ func TestTeamOverrideAppliesToTheTeamsPatientsOnly(t *testing.T) {
 		WHERE t.name = 'Pulmonary RPM' AND pct.patient_id NOT IN (SELECT patient_id FROM patient_care_teams WHERE team_id = $1) LIMIT 1`, cardiology)
 	admin := queryID(t, conn, `SELECT id::text FROM users WHERE username = 'admin'`)
 	rules, _, _ := s.RulesFor(ctx, first)
-	def := hospitalRule(t, rules, rpm.CodeHeartRate, alerts.Below)
+	def := hospitalRule(t, rules, rpm.CodeHeartRate, rpm.Below)
 	tuned := func(limit, clear float64) []byte {
 		r, _ := alerts.ParseRule(def)
 		r.Limit, r.Clear = limit, clear
@@ -58,12 +58,12 @@ func TestTeamOverrideAppliesToTheTeamsPatientsOnly(t *testing.T) {
 
 	// The second patient already has their own rule of the default.
 	early, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopePatient, PatientID: second, Overrides: def.ID,
-		Severity: "high", Params: tuned(30, 35), Enabled: true, ChangeReason: "Athlete"})
+		Severity: rpm.SeverityHigh, Params: tuned(30, 35), Enabled: true, ChangeReason: "Athlete"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	team, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopeTeam, TeamID: cardiology, Overrides: def.ID,
-		Severity: "medium", Params: tuned(45, 50), Enabled: true, UpdatedBy: admin, ChangeReason: "Beta-blocked population"})
+		Severity: rpm.SeverityMedium, Params: tuned(45, 50), Enabled: true, UpdatedBy: admin, ChangeReason: "Beta-blocked population"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestTeamOverrideAppliesToTheTeamsPatientsOnly(t *testing.T) {
 
 	// A patient override of the team's rule wins over it.
 	own, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopePatient, PatientID: first, Overrides: team,
-		Severity: "high", Params: tuned(35, 40), Enabled: true, ChangeReason: "Pacemaker at 50"})
+		Severity: rpm.SeverityHigh, Params: tuned(35, 40), Enabled: true, ChangeReason: "Pacemaker at 50"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestTeamOverrideAppliesToTheTeamsPatientsOnly(t *testing.T) {
 		t.Fatalf("team rules: %+v, %v", list, err)
 	}
 	if _, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopeTeam, TeamID: cardiology, Overrides: team,
-		Severity: "low", Params: tuned(45, 50), Enabled: true, ChangeReason: "nested"}); err != store.ErrNotFound {
+		Severity: rpm.SeverityLow, Params: tuned(45, 50), Enabled: true, ChangeReason: "nested"}); err != store.ErrNotFound {
 		t.Errorf("a team override of a team rule: %v, want ErrNotFound", err)
 	}
 
@@ -130,16 +130,16 @@ func TestHospitalRuleUpdate(t *testing.T) {
 	if err != nil || len(defaults) != seeded || seeded == 0 {
 		t.Fatalf("hospital rules: %d of %d, %v", len(defaults), seeded, err)
 	}
-	def := hospitalRule(t, defaults, rpm.CodeSpO2, alerts.Below)
+	def := hospitalRule(t, defaults, rpm.CodeSpO2, rpm.Below)
 	r, _ := alerts.ParseRule(def)
 	r.Limit, r.Clear = 88, 90
-	def.Params, def.Severity, def.UpdatedBy, def.ChangeReason = r.Params(), "medium", admin, "Hospital policy 12"
+	def.Params, def.Severity, def.UpdatedBy, def.ChangeReason = r.Params(), rpm.SeverityMedium, admin, "Hospital policy 12"
 	if err := s.UpdateHospitalRule(ctx, def); err != nil {
 		t.Fatal(err)
 	}
 	defaults, _ = s.HospitalRules(ctx)
-	got := hospitalRule(t, defaults, rpm.CodeSpO2, alerts.Below)
-	if p, _ := alerts.ParseRule(got); p.Limit != 88 || got.Severity != "medium" || got.UpdatedName == "" ||
+	got := hospitalRule(t, defaults, rpm.CodeSpO2, rpm.Below)
+	if p, _ := alerts.ParseRule(got); p.Limit != 88 || got.Severity != rpm.SeverityMedium || got.UpdatedName == "" ||
 		got.ChangeReason != "Hospital policy 12" || got.UpdatedBy != admin {
 		t.Errorf("after the update: %+v", got)
 	}
@@ -151,12 +151,12 @@ func TestHospitalRuleUpdate(t *testing.T) {
 		t.Errorf("switched off, yet in force: %v", ids)
 	}
 	team := queryID(t, conn, `SELECT id::text FROM care_teams LIMIT 1`)
-	id, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopeTeam, TeamID: team, Overrides: def.ID, Severity: "low",
+	id, err := s.SaveOverride(ctx, rpm.AlertRule{Scope: rpm.ScopeTeam, TeamID: team, Overrides: def.ID, Severity: rpm.SeverityLow,
 		Params: def.Params, Enabled: true, ChangeReason: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateHospitalRule(ctx, rpm.AlertRule{ID: id, Severity: "low", Params: def.Params, ChangeReason: "x"}); err != store.ErrNotFound {
+	if err := s.UpdateHospitalRule(ctx, rpm.AlertRule{ID: id, Severity: rpm.SeverityLow, Params: def.Params, ChangeReason: "x"}); err != store.ErrNotFound {
 		t.Errorf("updating a team rule as a default: %v, want ErrNotFound", err)
 	}
 }

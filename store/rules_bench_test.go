@@ -29,7 +29,7 @@ func BenchmarkWhatIfWeekAt1Hz(b *testing.B) {
 		b.Fatal(err)
 	}
 	inForce, _, _ := s.RulesFor(ctx, patient)
-	current, _ := alerts.ParseRule(hospitalRule(b, inForce, rpm.CodeSpO2, alerts.Below))
+	current, _ := alerts.ParseRule(hospitalRule(b, inForce, rpm.CodeSpO2, rpm.Below))
 	proposed := current
 	proposed.Limit, proposed.Clear = 88, 90
 	b.ResetTimer()

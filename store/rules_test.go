@@ -29,7 +29,7 @@ func demoWithPatient(t testing.TB, s *store.Store) string {
 }
 
 // hospitalRule finds the hospital default of a kind, code and direction.
-func hospitalRule(t testing.TB, rules []rpm.AlertRule, code string, dir alerts.Direction) rpm.AlertRule {
+func hospitalRule(t testing.TB, rules []rpm.AlertRule, code string, dir rpm.Direction) rpm.AlertRule {
 	t.Helper()
 	for _, r := range rules {
 		p, err := alerts.ParseRule(r)
@@ -60,14 +60,14 @@ func TestPatientOverrideReplacesTheDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := hospitalRule(t, inForce, rpm.CodeHeartRate, alerts.Below)
+	def := hospitalRule(t, inForce, rpm.CodeHeartRate, rpm.Below)
 	var kim string
 	if err := conn.QueryRow(ctx, `SELECT id::text FROM users WHERE username = 'nurse.kim'`).Scan(&kim); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := alerts.ParseRule(def)
 	r.Limit, r.Clear = 35, 40
-	o := rpm.AlertRule{Scope: rpm.ScopePatient, PatientID: patient, Overrides: def.ID, Severity: "high", Params: r.Params(),
+	o := rpm.AlertRule{Scope: rpm.ScopePatient, PatientID: patient, Overrides: def.ID, Severity: rpm.SeverityHigh, Params: r.Params(),
 		Enabled: true, UpdatedBy: kim, ChangeReason: "Athlete: resting pulse 48"}
 	id, err := s.SaveOverride(ctx, o)
 	if err != nil {
@@ -77,7 +77,7 @@ func TestPatientOverrideReplacesTheDefault(t *testing.T) {
 	if ids := ruleIDs(inForce); !slices.Contains(ids, id) || slices.Contains(ids, def.ID) {
 		t.Fatalf("after the override, in force: %v (override %s, default %s)", ids, id, def.ID)
 	}
-	o.ChangeReason, o.Severity = "Lower still", "medium"
+	o.ChangeReason, o.Severity = "Lower still", rpm.SeverityMedium
 	if again, err := s.SaveOverride(ctx, o); err != nil || again != id {
 		t.Fatalf("saving again: %s, %v; want the same override %s", again, err, id)
 	}
@@ -158,7 +158,7 @@ func TestWhatIfCountsAgainstAHandComputedSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	inForce, _, _ := s.RulesFor(ctx, patient)
-	current, err := alerts.ParseRule(hospitalRule(t, inForce, rpm.CodeSpO2, alerts.Below))
+	current, err := alerts.ParseRule(hospitalRule(t, inForce, rpm.CodeSpO2, rpm.Below))
 	if err != nil {
 		t.Fatal(err)
 	}

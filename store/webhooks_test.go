@@ -37,9 +37,9 @@ func fireAlert(t *testing.T, s *store.Store, patient, rule string, now time.Time
 	ctx := context.Background()
 	var id string
 	err := s.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
-		al, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: patient, RuleID: rule, Severity: "high",
-			State: "firing", Tier: 1, Summary: "SpO₂ 88 % for 2 minutes", OpenedAt: now, LastTriggeredAt: now, EscalatedAt: now},
-			Events: []rpm.AlertEvent{{Kind: "fired", At: now}}})
+		al, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: patient, RuleID: rule, Severity: rpm.SeverityHigh,
+			State: rpm.AlertFiring, Tier: 1, Summary: "SpO₂ 88 % for 2 minutes", OpenedAt: now, LastTriggeredAt: now, EscalatedAt: now},
+			Events: []rpm.AlertEvent{{Kind: rpm.EventFired, At: now}}})
 		id = al.ID
 		return err
 	})

@@ -32,24 +32,24 @@ var alertProblems = map[string]string{
 func AlertProblemKnown(key string) bool { _, ok := alertProblems[key]; return ok }
 
 // severityLabel is a severity in words, capitalised.
-func severityLabel(s string) string {
+func severityLabel(s rpm.Severity) string {
 	switch s {
-	case "high":
+	case rpm.SeverityHigh:
 		return "High"
-	case "medium":
+	case rpm.SeverityMedium:
 		return "Medium"
-	case "low":
+	case rpm.SeverityLow:
 		return "Low"
 	}
-	return s
+	return string(s)
 }
 
 // severityTone is the status-pill class of a severity (colour backs the words, never replaces them).
-func severityTone(s string) string {
+func severityTone(s rpm.Severity) string {
 	switch s {
-	case "high":
+	case rpm.SeverityHigh:
 		return "status-crit"
-	case "medium":
+	case rpm.SeverityMedium:
 		return "status-warn"
 	}
 	return "status-unknown"
@@ -58,18 +58,18 @@ func severityTone(s string) string {
 // alertStateLabel is an alert's state in words.
 func alertStateLabel(a rpm.Alert, now time.Time) string {
 	switch {
-	case a.State == "firing" && !a.RecoveredAt.IsZero():
+	case a.State == rpm.AlertFiring && !a.RecoveredAt.IsZero():
 		return "Recovered " + dateTime(a.RecoveredAt) + " — stays until acknowledged"
-	case a.State == "firing":
+	case a.State == rpm.AlertFiring:
 		return "Firing — not acknowledged"
-	case a.State == "acknowledged" && a.SnoozedUntil.After(now):
+	case a.State == rpm.AlertAcknowledged && a.SnoozedUntil.After(now):
 		return "Snoozed until " + dateTime(a.SnoozedUntil)
-	case a.State == "acknowledged":
+	case a.State == rpm.AlertAcknowledged:
 		return "Acknowledged " + dateTime(a.AcknowledgedAt)
-	case a.State == "resolved":
+	case a.State == rpm.AlertResolved:
 		return "Resolved " + dateTime(a.ResolvedAt)
 	}
-	return a.State
+	return string(a.State)
 }
 
 // withText says who an open alert is with now, by name: "with tier 1: Jisoo Kim, RN", or that no
@@ -89,10 +89,10 @@ func alertFacts(a rpm.Alert) []string {
 	if a.Late {
 		out = append(out, "raised late")
 	}
-	if !a.RecoveredAt.IsZero() && a.State == "firing" {
+	if !a.RecoveredAt.IsZero() && a.State == rpm.AlertFiring {
 		out = append(out, "recovered "+dateTime(a.RecoveredAt)+", acknowledge to close")
 	}
-	if a.State != "resolved" {
+	if a.State != rpm.AlertResolved {
 		out = append(out, withText(a))
 	}
 	if t := tierText(a.Tier); t != "" {
@@ -124,15 +124,20 @@ func markText(a rpm.Alert) string {
 }
 
 // eventLabel is an alert event's kind in words.
-func eventLabel(kind string) string {
-	if s, ok := map[string]string{
-		"fired": "Fired", "retriggered": "Triggered again", "acknowledged": "Acknowledged", "snoozed": "Snoozed",
-		"escalated": "Escalated", "resolved": "Resolved", "auto_resolved": "Resolved by itself (condition cleared)",
-		"marked_actionable": "Marked actionable", "marked_not_actionable": "Marked not actionable", "note": "Note",
-	}[kind]; ok {
+func eventLabel(kind rpm.AlertEventKind) string {
+	if s, ok := eventLabels[kind]; ok {
 		return s
 	}
-	return kind
+	return string(kind)
+}
+
+var eventLabels = map[rpm.AlertEventKind]string{
+	rpm.EventFired: "Fired", rpm.EventRetriggered: "Triggered again", rpm.EventAcknowledged: "Acknowledged",
+	rpm.EventSnoozed: "Snoozed", rpm.EventEscalated: "Escalated", rpm.EventResolved: "Resolved",
+	rpm.EventAutoResolved:     "Resolved by itself (condition cleared)",
+	rpm.EventRecovered:        "Recovered (stays until acknowledged)",
+	rpm.EventMarkedActionable: "Marked actionable", rpm.EventMarkedNotActionable: "Marked not actionable",
+	rpm.EventNote: "Note",
 }
 
 // actorLabel names who did an event; Vigil itself when nobody did.

@@ -19,15 +19,15 @@ var ErrNotNow = alerts.ErrNotNow
 // Acknowledge records that actorID is on the alert: it stops escalating. An alert that stayed
 // latched after its condition cleared is resolved by the acknowledgement, saying so.
 func (e *Engine) Acknowledge(ctx context.Context, alertID, patientID, actorID, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
-		return a.Acknowledge(now, actorID, note)
+	return e.act(ctx, alertID, patientID, audit, func(a rpm.Alert, now time.Time) (rpm.Alert, rpm.AlertEvent, error) {
+		return alerts.Acknowledge(a, now, actorID, note)
 	}, false)
 }
 
 // Snooze acknowledges the alert until until; if it is still open then, it fires again.
 func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string, until time.Time, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
-		return a.Snooze(now, until, actorID, note)
+	return e.act(ctx, alertID, patientID, audit, func(a rpm.Alert, now time.Time) (rpm.Alert, rpm.AlertEvent, error) {
+		return alerts.Snooze(a, now, until, actorID, note)
 	}, false)
 }
 
@@ -36,8 +36,8 @@ func (e *Engine) Snooze(ctx context.Context, alertID, patientID, actorID string,
 // and repeat count, or a whole new silence — and a clinician can close an alert they judge an
 // artefact.
 func (e *Engine) Resolve(ctx context.Context, alertID, patientID, actorID, note string, audit ...rpm.AuditEntry) (rpm.Alert, error) {
-	return e.act(ctx, alertID, patientID, audit, func(a alerts.Alert, now time.Time) (alerts.Alert, alerts.Event, error) {
-		return a.Resolve(now, actorID, note)
+	return e.act(ctx, alertID, patientID, audit, func(a rpm.Alert, now time.Time) (rpm.Alert, rpm.AlertEvent, error) {
+		return alerts.Resolve(a, now, actorID, note)
 	}, true)
 }
 
@@ -50,9 +50,9 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 			return err
 		}
 		al.Actionable = &actionable
-		kind := "marked_actionable"
+		kind := rpm.EventMarkedActionable
 		if !actionable {
-			kind = "marked_not_actionable"
+			kind = rpm.EventMarkedNotActionable
 		}
 		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: al, Events: []rpm.AlertEvent{{Kind: kind, At: e.txNow(tx), ActorID: actorID, Note: note}}}); err != nil {
 			return err
@@ -65,7 +65,7 @@ func (e *Engine) Mark(ctx context.Context, alertID, patientID, actorID string, a
 // act applies one lifecycle step to the alert under its patient's alert lock. An acknowledgement
 // of an alert whose condition had already cleared also resolves it; a resolution by hand re-arms
 // the rule (for a per-device rule, for that device only).
-func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm.AuditEntry, step func(alerts.Alert, time.Time) (alerts.Alert, alerts.Event, error), rearm bool) (rpm.Alert, error) {
+func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm.AuditEntry, step func(rpm.Alert, time.Time) (rpm.Alert, rpm.AlertEvent, error), rearm bool) (rpm.Alert, error) {
 	var out rpm.Alert
 	err := e.store.InAlertTx(ctx, []string{patientID}, func(tx *store.AlertTx) error {
 		al, err := tx.LockedAlert(ctx, alertID)
@@ -73,20 +73,20 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm
 			return err
 		}
 		now := e.txNow(tx)
-		next, ev, err := step(lifecycleOf(al), now)
+		next, ev, err := step(al, now)
 		if err != nil {
 			return err
 		}
-		events := []rpm.AlertEvent{eventOf(ev)}
-		if next.State == alerts.Acknowledged && !next.RecoveredAt.IsZero() {
-			var done alerts.Event
-			if next, done, err = next.AutoResolve(now); err != nil {
+		events := []rpm.AlertEvent{ev}
+		if next.State == rpm.AlertAcknowledged && !next.RecoveredAt.IsZero() {
+			var done rpm.AlertEvent
+			if next, done, err = alerts.AutoResolve(next, now); err != nil {
 				return err
 			}
 			done.Note = "it had recovered at " + stampOf(next.RecoveredAt) + " before anyone acknowledged it"
-			events = append(events, eventOf(done))
+			events = append(events, done)
 		}
-		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: withLifecycle(al, next), Events: events}); err != nil {
+		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: next, Events: events}); err != nil {
 			return err
 		}
 		if rearm {
@@ -118,25 +118,4 @@ func (e *Engine) rearm(ctx context.Context, tx *store.AlertTx, al rpm.Alert) err
 	}
 	st := alerts.DecodeState(stored).WithDevice(al.DeviceID, alerts.State{Held: true})
 	return tx.SaveStates(ctx, []store.StateWrite{{Key: key, State: alerts.EncodeState(st)}})
-}
-
-// lifecycleOf is the stored alert as the pure lifecycle sees it.
-func lifecycleOf(a rpm.Alert) alerts.Alert {
-	return alerts.Alert{State: alerts.AlertState(a.State), Severity: alerts.Severity(a.Severity),
-		Direction: alerts.Direction(a.Direction), Tier: a.Tier, OpenedAt: a.OpenedAt, LastTriggeredAt: a.LastTriggeredAt,
-		EscalatedAt: a.EscalatedAt, AcknowledgedAt: a.AcknowledgedAt, SnoozedUntil: a.SnoozedUntil, ResolvedAt: a.ResolvedAt,
-		RecoveredAt: a.RecoveredAt, Late: a.Late, Technical: a.Technical()}
-}
-
-// withLifecycle puts the lifecycle's fields back on the stored alert.
-func withLifecycle(a rpm.Alert, l alerts.Alert) rpm.Alert {
-	a.State, a.Severity, a.Direction, a.Tier = string(l.State), string(l.Severity), string(l.Direction), l.Tier
-	a.OpenedAt, a.LastTriggeredAt, a.EscalatedAt = l.OpenedAt, l.LastTriggeredAt, l.EscalatedAt
-	a.AcknowledgedAt, a.SnoozedUntil, a.ResolvedAt = l.AcknowledgedAt, l.SnoozedUntil, l.ResolvedAt
-	a.RecoveredAt, a.Late = l.RecoveredAt, l.Late
-	return a
-}
-
-func eventOf(ev alerts.Event) rpm.AlertEvent {
-	return rpm.AlertEvent{Kind: string(ev.Kind), At: ev.At, ActorID: ev.Actor, Note: ev.Note}
 }

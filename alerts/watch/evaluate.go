@@ -50,13 +50,13 @@ func (e *Engine) EvaluateStored(ctx context.Context, tx *store.AlertTx, stored [
 				continue
 			}
 			switch rule.Kind {
-			case alerts.Threshold, alerts.RateOfChange:
+			case rpm.Threshold, rpm.RateOfChange:
 				if err := ev.series(ctx, p, rule, readings); err != nil {
 					return err
 				}
-			case alerts.FlatLine:
+			case rpm.FlatLine:
 				ev.flatLine(p, rule, readings)
-			case alerts.NEWS2Rule:
+			case rpm.NEWS2Rule:
 				if at, ok := latestNEWS2Reading(readings); ok {
 					ev.news2(p, rule, at)
 				}
@@ -109,7 +109,7 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 			continue
 		}
 		st = next
-		if _, open := ev.current(ev.keyOf(patient, rule, "")); tr == alerts.Fire && !open && r.ReceivedAt.Sub(r.EffectiveAt) > lateAfter {
+		if _, open := ev.current(ev.keyOf(patient, rule, "")); tr == alerts.Confirmed && !open && r.ReceivedAt.Sub(r.EffectiveAt) > lateAfter {
 			ev.openLate(ev.keyOf(patient, rule, ""), rule, alerts.Onset{Reading: r})
 			continue
 		}
@@ -156,7 +156,7 @@ func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alert
 			to = end
 		}
 		if spans == nil {
-			if spans, err = ev.tx.AlertSpans(ctx, patient, string(rule.Kind), rule.Code, string(rule.Direction), first.Add(-rule.ReplayLookback())); err != nil {
+			if spans, err = ev.tx.AlertSpans(ctx, patient, rule.Kind, rule.Code, rule.Direction, first.Add(-rule.ReplayLookback())); err != nil {
 				return st, err
 			}
 		}
@@ -175,7 +175,7 @@ func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alert
 func (ev *evaluation) covered(key store.OpenAlertKey, from, to time.Time, spans []store.AlertSpan) bool {
 	if al, open := ev.current(key); open {
 		if to.Before(al.OpenedAt) || !al.RecoveredAt.IsZero() && from.After(al.RecoveredAt) {
-			ev.put(key, al, rpm.AlertEvent{Kind: string(alerts.EventNote), At: ev.now,
+			ev.put(key, al, rpm.AlertEvent{Kind: rpm.EventNote, At: ev.now,
 				Note: "readings that arrived late show the condition also from " + stampOf(from) + " to " + stampOf(to)})
 		}
 		return true
@@ -199,17 +199,15 @@ func minTime(a, b time.Time) time.Time {
 // so it stays until acknowledged, with its recovery shown when it is already over.
 func (ev *evaluation) openLate(key store.OpenAlertKey, rule alerts.Rule, on alerts.Onset) {
 	r := on.Reading
-	l, event := alerts.Open(r.EffectiveAt, rule.Severity, rule.Direction)
-	l.Late = true
+	al, event := alerts.Open(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: rule.Kind, Code: rule.Code,
+		SourceDeviceID: r.DeviceID, Direction: rule.Direction, Severity: rule.Severity, Summary: rule.Summary(r.Value), Late: true}, r.EffectiveAt)
 	event.Note = "raised late: readings taken from " + stampOf(r.EffectiveAt) + " arrived " + shortDuration(r.ReceivedAt.Sub(r.EffectiveAt).Round(time.Second)) + " later"
-	events := []rpm.AlertEvent{eventOf(event)}
+	events := []rpm.AlertEvent{event}
 	if !on.Cleared.IsZero() {
-		var rec alerts.Event
-		l, rec, _ = l.Recover(on.Cleared)
-		events = append(events, eventOf(rec))
+		var rec rpm.AlertEvent
+		al, rec, _ = alerts.Recover(al, on.Cleared)
+		events = append(events, rec)
 	}
-	al := withLifecycle(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
-		SourceDeviceID: r.DeviceID, Summary: rule.Summary(r.Value), TriggerCount: 1}, l)
 	al.EscalatedAt = ev.now
 	ev.put(key, al, events...)
 }
@@ -227,7 +225,7 @@ func (ev *evaluation) flatLine(patient string, rule alerts.Rule, readings []rpm.
 			continue // a stuck sensor shows in what arrives now; late readings add nothing
 		}
 		st = st.WithDevice(r.DeviceID, dev)
-		if tr != alerts.Retrigger {
+		if tr != alerts.Ongoing {
 			of := rule
 			of.Code = r.Code // the summary names the measure that is stuck
 			ev.apply(ev.keyOf(patient, rule, r.DeviceID), rule, tr, r.EffectiveAt, r.DeviceID, of.Summary(r.Value), rule.Severity)
@@ -263,7 +261,7 @@ func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 
 // keyOf is the open-alert key of a rule's alert for the patient (and device, for a per-device rule).
 func (ev *evaluation) keyOf(patient string, rule alerts.Rule, device string) store.OpenAlertKey {
-	return store.OpenAlertKey{Patient: patient, Rule: rule.ID, Direction: string(rule.Direction), Device: device}
+	return store.OpenAlertKey{Patient: patient, Rule: rule.ID, Direction: rule.Direction, Device: device}
 }
 
 // current is the open alert of key as this evaluation has left it so far.
@@ -277,20 +275,20 @@ func (ev *evaluation) current(key store.OpenAlertKey) (rpm.Alert, bool) {
 
 // apply turns a rule's transition into the alert's next step. device is the device whose reading
 // it was ("" for NEWS2).
-func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.Transition, at time.Time, device, summary string, severity alerts.Severity) {
+func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.Transition, at time.Time, device, summary string, severity rpm.Severity) {
 	al, open := ev.current(key)
 	switch {
-	case tr == alerts.None:
-	case tr == alerts.Resolve:
+	case tr == alerts.NoChange:
+	case tr == alerts.Cleared:
 		if open {
 			ev.recover(key, at)
 		}
 	case !open: // a new episode, or the condition holds on after a clinician resolved the last one
-		l, event := alerts.Open(at, severity, rule.Direction)
-		al = withLifecycle(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: string(rule.Kind), Code: rule.Code,
-			DeviceID: key.Device, SourceDeviceID: device, Summary: summary, TriggerCount: 1}, l)
+		var event rpm.AlertEvent
+		al, event = alerts.Open(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: rule.Kind, Code: rule.Code,
+			DeviceID: key.Device, SourceDeviceID: device, Direction: rule.Direction, Severity: severity, Summary: summary}, at)
 		al.EscalatedAt = ev.now // escalation counts from when Vigil raised it, even for a late upload
-		ev.put(key, al, eventOf(event))
+		ev.put(key, al, event)
 	default:
 		ev.retrigger(key, al, at, summary, severity)
 	}
@@ -300,36 +298,34 @@ func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.
 // it got worse, came back before anyone acknowledged its recovery, or returned after a quiet spell
 // while nobody has acknowledged it yet. An acknowledgement covers the episode until it clears (the
 // alert then resolves; a return is a new alert) or gets worse — whereupon someone must look again.
-func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity alerts.Severity) {
+func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity rpm.Severity) {
 	quiet := at.Sub(al.LastTriggeredAt)
 	recovered := !al.RecoveredAt.IsZero()
-	l, event, err := lifecycleOf(al).Retrigger(at)
+	wasState := al.State
+	al, event, err := alerts.Retrigger(al, at)
 	if err != nil {
 		return
 	}
-	wasState := al.State
-	al = withLifecycle(al, l)
 	al.Summary, al.TriggerCount = summary, al.TriggerCount+1
-	worse := severity.Rank() > alerts.Severity(al.Severity).Rank()
+	worse := severity.Rank() > al.Severity.Rank()
 	if worse {
-		al.Severity = string(severity)
-		if al.State == string(alerts.Acknowledged) {
-			l, event = lifecycleOf(al).Refire(at, "worse: now "+al.Severity)
-			al = withLifecycle(al, l)
+		al.Severity = severity
+		if al.State == rpm.AlertAcknowledged {
+			al, event = alerts.Refire(al, at, "worse: now "+string(al.Severity))
 		}
 	}
 	switch {
 	case al.State != wasState:
 		al.EscalatedAt = ev.now
-		ev.put(key, al, eventOf(event))
+		ev.put(key, al, event)
 	case worse:
-		event.Note = "worse: now " + al.Severity
-		ev.put(key, al, eventOf(event))
-	case recovered, quiet >= newEpisode && al.State == string(alerts.Firing):
+		event.Note = "worse: now " + string(al.Severity)
+		ev.put(key, al, event)
+	case recovered, quiet >= newEpisode && al.State == rpm.AlertFiring:
 		if event.Note == "" {
 			event.Note = "came back after " + shortDuration(quiet) + " quiet"
 		}
-		ev.put(key, al, eventOf(event))
+		ev.put(key, al, event)
 	default:
 		ev.put(key, al) // one more reading of the same: counted, not announced
 	}
@@ -367,7 +363,7 @@ func (ev *evaluation) closeRetired(patient string) {
 		al.RuleID = next.ID
 		key.Rule = next.ID
 		ev.open[key] = al
-		ev.put(key, al, rpm.AlertEvent{Kind: string(alerts.EventNote), At: ev.now, Note: "now under the rule in force for this patient"})
+		ev.put(key, al, rpm.AlertEvent{Kind: rpm.EventNote, At: ev.now, Note: "now under the rule in force for this patient"})
 	}
 	for k, st := range ev.scope.States {
 		if _, ok := inForce[k.Rule]; k.Patient == patient && !ok && st != nil {
@@ -384,7 +380,7 @@ func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string
 	var found []alerts.Rule
 	for _, s := range inForce {
 		r, ok := ev.engine.rule(s)
-		if ok && string(r.Kind) == al.RuleKind && r.Code == al.Code && string(r.Direction) == al.Direction {
+		if ok && r.Kind == al.RuleKind && r.Code == al.Code && r.Direction == al.Direction {
 			found = append(found, r)
 		}
 	}
@@ -399,17 +395,17 @@ func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string
 // resolved.
 func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time) {
 	al, _ := ev.current(key)
-	l, event, ok := lifecycleOf(al).Recover(at)
+	al, event, ok := alerts.Recover(al, at)
 	if !ok {
 		return
 	}
-	if l.State != alerts.Resolved {
-		ev.put(key, withLifecycle(al, l), eventOf(event))
+	if al.State != rpm.AlertResolved {
+		ev.put(key, al, event)
 		return
 	}
 	w := ev.take(key)
-	w.Alert = withLifecycle(al, l)
-	w.Events = append(w.Events, eventOf(event))
+	w.Alert = al
+	w.Events = append(w.Events, event)
 	delete(ev.open, key)
 	ev.closed = append(ev.closed, w)
 }
@@ -417,14 +413,14 @@ func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time) {
 // resolve auto-resolves the open alert of key, whatever it latches, saying why.
 func (ev *evaluation) resolve(key store.OpenAlertKey, at time.Time, note ...string) {
 	al, _ := ev.current(key)
-	l, event, err := lifecycleOf(al).AutoResolve(at)
+	al, event, err := alerts.AutoResolve(al, at)
 	if err != nil {
 		return
 	}
 	event.Note = strings.Join(note, "")
 	w := ev.take(key)
-	w.Alert = withLifecycle(al, l)
-	w.Events = append(w.Events, eventOf(event))
+	w.Alert = al
+	w.Events = append(w.Events, event)
 	delete(ev.open, key)
 	ev.closed = append(ev.closed, w)
 }

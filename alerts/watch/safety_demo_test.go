@@ -139,7 +139,7 @@ func storyExpectations(story devicesim.Story, p *devicesim.Patient, kind rpm.Dev
 		}
 		if slices.Contains(devicesim.KindMetrics(kind), code) { // a device that shows it
 			out = append(out, expectation{what: fmt.Sprintf("%s at %s", what, e[0]-story.Head), at: e[0] - story.Head,
-				kind: "threshold", code: code, within: 10 * time.Minute})
+				kind: rpm.Threshold, code: code, within: 10 * time.Minute})
 		}
 	}
 	switch {
@@ -149,18 +149,18 @@ func storyExpectations(story devicesim.Story, p *devicesim.Patient, kind rpm.Dev
 			// The onset is reckoned from respiration, SpO₂ and pulse alone; the score Vigil sees
 			// counts pressure and temperature too, so it may reach medium earlier.
 			out = append(out, expectation{what: fmt.Sprintf("NEWS2 reaching medium at %s", at), at: at, lead: 2 * time.Hour,
-				kind: "news2", within: 30 * time.Minute})
+				kind: rpm.NEWS2Rule, within: 30 * time.Minute})
 		}
 	case story.Scenario == devicesim.Silent:
 		last := demoSilentAfter - demoEvery
-		out = append(out, expectation{what: "the oximeter falling silent", at: last, kind: "not_reporting",
+		out = append(out, expectation{what: "the oximeter falling silent", at: last, kind: rpm.NotReporting,
 			within: max(3*demoEvery, time.Minute) + demoTick})
 	case story.Scenario == devicesim.BatteryDrain:
 		low := time.Duration(0)
 		for low < span && p.Battery(story.Head+low) > 0.15 {
 			low += demoEvery
 		}
-		out = append(out, expectation{what: "the battery running low", at: low, kind: "low_battery", within: 2 * time.Minute})
+		out = append(out, expectation{what: "the battery running low", at: low, kind: rpm.LowBattery, within: 2 * time.Minute})
 	case story.Scenario == devicesim.ClockSkew:
 		out = append(out, expectation{what: "a clock minutes fast", kind: "clock_skew", within: 2 * time.Minute})
 	}

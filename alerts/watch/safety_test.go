@@ -67,7 +67,7 @@ type expectation struct {
 	what   string
 	at     time.Duration
 	lead   time.Duration // an alert this much before at detects it too (at reckoned conservatively)
-	kind   string
+	kind   rpm.RuleKind
 	code   string
 	within time.Duration
 }
@@ -436,13 +436,14 @@ func (r *run) nurse(at time.Duration) {
 
 // alertRecord is an alert as the measurement reads it.
 type alertRecord struct {
-	id, patient, kind, code, device string
-	direction                       string // and, for a per-device alert, the device: its key with kind and code
-	summary                         string
-	opened, resolved                time.Time
-	late                            bool
-	events                          []string // kind:note, in order
-	human                           bool     // someone acted on it
+	id, patient, code, device string
+	kind                      rpm.RuleKind
+	direction                 string // and, for a per-device alert, the device: its key with kind and code
+	summary                   string
+	opened, resolved          time.Time
+	late                      bool
+	events                    []string // kind:note, in order
+	human                     bool     // someone acted on it
 }
 
 // measure reads the alerts and their events and checks the scenario's expectations.
@@ -473,7 +474,7 @@ func (r *run) measure() outcome {
 		}
 		r.t.Logf("%s: %s %s at %s, %s: %s; events %s", r.cohort.patients[a.patient], a.kind, a.code, a.opened.Sub(r.start), resolved,
 			a.summary, strings.Join(a.events, " | "))
-		if rpm.TechnicalKind(a.kind) {
+		if a.kind.Technical() {
 			o.technical++
 		} else {
 			o.clinical++
@@ -481,7 +482,7 @@ func (r *run) measure() outcome {
 		if a.late {
 			o.late++
 		}
-		o.alertsByDevice[a.kind+" "+a.code] = r.cohort.names[a.device]
+		o.alertsByDevice[string(a.kind)+" "+a.code] = r.cohort.names[a.device]
 		o.episodes++
 		for _, e := range a.events {
 			switch {
@@ -557,7 +558,7 @@ func (r *run) checkExpectations(o *outcome, list []alertRecord) {
 		return // every alert was counted as a false alarm already
 	}
 	for _, a := range list {
-		if r.cohort.stable[a.patient] && !rpm.TechnicalKind(a.kind) {
+		if r.cohort.stable[a.patient] && !a.kind.Technical() {
 			o.falseAlarms++
 			o.failures = append(o.failures, fmt.Sprintf("false alarm for stable %s: %s", r.cohort.patients[a.patient], a.summary))
 		}

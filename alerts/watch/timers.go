@@ -70,9 +70,9 @@ func (e *Engine) resolveOrphans(ctx context.Context, _ time.Time) error {
 	}
 	for _, o := range orphans {
 		err := e.onLockedAlert(ctx, o, func(al rpm.Alert, now time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
-			next, ev, err := lifecycleOf(al).AutoResolve(now)
+			next, ev, err := alerts.AutoResolve(al, now)
 			ev.Note = "the device is no longer on this patient, or out of service"
-			return withLifecycle(al, next), []rpm.AlertEvent{eventOf(ev)}, err == nil
+			return next, []rpm.AlertEvent{ev}, err == nil
 		})
 		if err != nil {
 			return err
@@ -90,11 +90,9 @@ func (e *Engine) escalate(ctx context.Context, now time.Time) error {
 	}
 	for _, d := range due {
 		err := e.onLockedAlert(ctx, d.Alert, func(al rpm.Alert, _ time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
-			next, ev, ok := lifecycleOf(al).Escalate(now, d.Window, d.Staffed)
-			stuck := next.Tier == al.Tier
-			al = withLifecycle(al, next)
-			al.EscalationStuck = stuck
-			return al, []rpm.AlertEvent{eventOf(ev)}, ok
+			next, ev, ok := alerts.Escalate(al, now, d.Window, d.Staffed)
+			next.EscalationStuck = next.Tier == al.Tier
+			return next, []rpm.AlertEvent{ev}, ok
 		})
 		if err != nil {
 			return err
@@ -111,8 +109,8 @@ func (e *Engine) endSnoozes(ctx context.Context, now time.Time) error {
 	}
 	for _, a := range ended {
 		err := e.onLockedAlert(ctx, a, func(al rpm.Alert, _ time.Time) (rpm.Alert, []rpm.AlertEvent, bool) {
-			next, ev, ok := lifecycleOf(al).SnoozeEnded(now)
-			return withLifecycle(al, next), []rpm.AlertEvent{eventOf(ev)}, ok
+			next, ev, ok := alerts.SnoozeEnded(al, now)
+			return next, []rpm.AlertEvent{ev}, ok
 		})
 		if err != nil {
 			return err
@@ -122,7 +120,7 @@ func (e *Engine) endSnoozes(ctx context.Context, now time.Time) error {
 }
 
 // timerKinds are the technical rule kinds the timers check, for want of readings.
-var timerKinds = []string{string(alerts.NoData), string(alerts.NotReporting), string(alerts.LowBattery), string(alerts.ClockSkew)}
+var timerKinds = []string{string(rpm.NoData), string(rpm.NotReporting), string(rpm.LowBattery), string(rpm.ClockSkew)}
 
 // deviceCheck is what the timers watch on one patient: the devices that may need a technical
 // alert, and the codes devices have gone quiet on.
@@ -147,13 +145,13 @@ func (e *Engine) checkDevices(ctx context.Context, now time.Time) error {
 		r, ok := e.rule(s)
 		switch {
 		case !ok:
-		case r.Kind == alerts.NotReporting:
+		case r.Kind == rpm.NotReporting:
 			look.Missed, look.MinSilence = min(look.Missed, r.Missed), min(look.MinSilence, r.MinSilence)
-		case r.Kind == alerts.NoData && (noData < 0 || r.Silence < noData):
+		case r.Kind == rpm.NoData && (noData < 0 || r.Silence < noData):
 			noData = r.Silence
-		case r.Kind == alerts.LowBattery:
+		case r.Kind == rpm.LowBattery:
 			look.Battery = max(look.Battery, r.Limit)
-		case r.Kind == alerts.ClockSkew:
+		case r.Kind == rpm.ClockSkew:
 			look.Ahead = min(look.Ahead, r.Skew)
 		}
 	}
@@ -208,7 +206,7 @@ func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *dev
 				}
 			}
 			for _, f := range c.feeds {
-				if rule.Kind == alerts.NoData && rule.Code == f.Code {
+				if rule.Kind == rpm.NoData && rule.Code == f.Code {
 					silent := rule.Silent(time.Time{}, f.Since, ev.now)
 					ev.observeDevice(patient, rule, f.Device, alerts.Observation{At: ev.now, Breach: silent, Clear: !silent},
 						rule.Summary(0)+"; last reading "+stampOf(f.Since))
@@ -236,17 +234,17 @@ func (e *Engine) evaluate(ctx context.Context, patient string, news2 bool, fn fu
 // is false for a rule that does not look at devices this way.
 func observeDevice(rule alerts.Rule, d store.DeviceWatch, now time.Time) (alerts.Observation, string, bool) {
 	switch rule.Kind {
-	case alerts.NotReporting:
+	case rpm.NotReporting:
 		last := maxTime(d.LastReadingAt, d.Since)
 		silent := now.Sub(last) >= rule.SilenceFor(d.Interval())
 		summary := rule.Summary(0) + ": nothing since " + stampOf(last) + ", expected every " + shortDuration(d.Interval())
 		return alerts.Observation{At: now, Breach: silent, Clear: !silent}, summary, true
-	case alerts.LowBattery:
+	case rpm.LowBattery:
 		if d.Battery == nil {
 			return alerts.Observation{}, "", false
 		}
 		return rule.ObserveBattery(*d.Battery, now), rule.Summary(*d.Battery), true
-	case alerts.ClockSkew:
+	case rpm.ClockSkew:
 		if d.ClockAhead == nil {
 			return alerts.Observation{}, "", false
 		}
@@ -262,7 +260,7 @@ func (ev *evaluation) observeDevice(patient string, rule alerts.Rule, device str
 	st := ev.state(key)
 	dev, tr := rule.Step(st.Device(device), o)
 	ev.states[key] = st.WithDevice(device, dev)
-	if tr != alerts.Retrigger {
+	if tr != alerts.Ongoing {
 		ev.apply(ev.keyOf(patient, rule, device), rule, tr, o.At, device, summary, rule.Severity)
 	}
 }
@@ -288,7 +286,7 @@ func (e *Engine) rescoreNEWS2(ctx context.Context) error {
 func (e *Engine) ReevaluateNEWS2(ctx context.Context, patientID string) error {
 	return e.evaluate(ctx, patientID, true, func(ev *evaluation) {
 		for _, s := range ev.scope.Rules[patientID] {
-			if r, ok := e.rule(s); ok && r.Kind == alerts.NEWS2Rule {
+			if r, ok := e.rule(s); ok && r.Kind == rpm.NEWS2Rule {
 				ev.news2(patientID, r, ev.now)
 			}
 		}

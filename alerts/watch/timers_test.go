@@ -43,9 +43,10 @@ func postHR(t *testing.T, in *instance, device string, start time.Time, from, to
 // alertState is an open alert, keyed in openAlerts by its direction — or, for a rule without one,
 // its kind.
 type alertState struct {
-	ID, State, Severity, Direction string
-	Tier                           int
-	Events                         string
+	ID, Direction, Events string
+	State                 rpm.AlertState
+	Severity              rpm.Severity
+	Tier                  int
 }
 
 func openAlerts(t *testing.T, h *hospital, patient string) map[string]alertState {
@@ -85,7 +86,7 @@ func TestEscalationAcknowledgementAndSnooze(t *testing.T) {
 	start := clk.now.Add(-3 * time.Minute)       // the device uploads every few minutes: on time
 	postHR(t, in, d.DeviceID, start, 0, 180, 35) // below 40 for 3 min: the "below" alert (high)
 	low := openAlerts(t, h, patient)["below"]
-	if low.State != "firing" || low.Tier != 1 {
+	if low.State != rpm.AlertFiring || low.Tier != 1 {
 		t.Fatalf("low heart rate alert: %+v", low)
 	}
 
@@ -125,7 +126,7 @@ func TestEscalationAcknowledgementAndSnooze(t *testing.T) {
 	both := openAlerts(t, h, patient)
 	// The fast rate cleared the acknowledged low alert; the high one is a new alert, firing: the
 	// acknowledgement was the low alert's only.
-	if _, open := both["below"]; open || both["above"].State != "firing" || both["above"].Severity != "medium" {
+	if _, open := both["below"]; open || both["above"].State != rpm.AlertFiring || both["above"].Severity != rpm.SeverityMedium {
 		t.Fatalf("acknowledging the low alert must not silence the high one: %+v", both)
 	}
 
@@ -137,14 +138,14 @@ func TestEscalationAcknowledgementAndSnooze(t *testing.T) {
 	if err := in.engine.CheckTimers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if a := openAlerts(t, h, patient)["above"]; a.State != "acknowledged" {
+	if a := openAlerts(t, h, patient)["above"]; a.State != rpm.AlertAcknowledged {
 		t.Fatalf("snoozed alert fired before its snooze ended: %+v", a)
 	}
 	clk.now = clk.now.Add(2 * time.Minute)
 	if err := in.engine.CheckTimers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if a := openAlerts(t, h, patient)["above"]; a.State != "firing" || a.Events != "fired,snoozed:rechecking,retriggered:snooze ended" {
+	if a := openAlerts(t, h, patient)["above"]; a.State != rpm.AlertFiring || a.Events != "fired,snoozed:rechecking,retriggered:snooze ended" {
 		t.Fatalf("after the snooze: %+v", a)
 	}
 	if _, err := in.engine.Resolve(ctx, high.ID, patient, "", "rate controlled"); err != nil {
@@ -192,7 +193,7 @@ func TestNoDataTimer(t *testing.T) {
 	if a, open := check(5900 * time.Millisecond); open {
 		t.Fatalf("raised before the 6 s silence ran out: %+v", a)
 	}
-	if a, open := check(100 * time.Millisecond); !open || a.State != "firing" {
+	if a, open := check(100 * time.Millisecond); !open || a.State != rpm.AlertFiring {
 		t.Fatalf("no no-data alert 6 s after the last reading: %+v", a)
 	}
 	post(t, in, d.DeviceID, clk.now, "b", point{0, 97})
@@ -222,7 +223,7 @@ func TestAlertsOfARuleSwitchedOff(t *testing.T) {
 	patient := h.patient[d.DeviceID]
 	start := h.start.Add(time.Hour)
 	postHR(t, in, d.DeviceID, start, 0, 180, 35)
-	if a := openAlerts(t, h, patient)["below"]; a.State != "firing" {
+	if a := openAlerts(t, h, patient)["below"]; a.State != rpm.AlertFiring {
 		t.Fatalf("low heart rate alert: %+v", a)
 	}
 	if _, err := h.conn.Exec(ctx, `
@@ -276,7 +277,7 @@ func TestAcknowledgementsAndResolutionsHoldUp(t *testing.T) {
 	// acknowledgement covers it, a dip included.
 	post(t, in, d.DeviceID, start, "b", append(pts, point{1400, 86})...)
 	post(t, in, d.DeviceID, start, "c", point{1460, 86}, point{1520, 85})
-	if got := openAlerts(t, h, patient)["below"]; got.State != "acknowledged" || got.ID != a.ID {
+	if got := openAlerts(t, h, patient)["below"]; got.State != rpm.AlertAcknowledged || got.ID != a.ID {
 		t.Fatalf("an acknowledged episode that never cleared: %+v", got)
 	}
 
@@ -291,7 +292,7 @@ func TestAcknowledgementsAndResolutionsHoldUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	carried := openAlerts(t, h, patient)["below"]
-	if carried.ID != a.ID || carried.State != "acknowledged" || !strings.HasSuffix(carried.Events, "note:now under the rule in force for this patient") {
+	if carried.ID != a.ID || carried.State != rpm.AlertAcknowledged || !strings.HasSuffix(carried.Events, "note:now under the rule in force for this patient") {
 		t.Fatalf("the open alert under the override: %+v", carried)
 	}
 
@@ -305,7 +306,7 @@ func TestAcknowledgementsAndResolutionsHoldUp(t *testing.T) {
 		t.Fatalf("an alert resolved by hand came back at once: %+v", got)
 	}
 	post(t, in, d.DeviceID, start, "e", point{1700, 86})
-	if got := openAlerts(t, h, patient)["below"]; got.State != "firing" || got.ID == a.ID {
+	if got := openAlerts(t, h, patient)["below"]; got.State != rpm.AlertFiring || got.ID == a.ID {
 		t.Fatalf("after 2 minutes low again: %+v", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
 
@@ -115,9 +116,9 @@ func (e *Engine) DeviceRulesOf(ctx context.Context, patientIDs []string) (map[st
 		d := DeviceRules{NotReporting: alerts.DefaultNotReporting, LowBattery: alerts.DefaultLowBattery}
 		for _, s := range rules[p] {
 			switch r, ok := e.rule(s); {
-			case ok && r.Kind == alerts.NotReporting:
+			case ok && r.Kind == rpm.NotReporting:
 				d.NotReporting = r
-			case ok && r.Kind == alerts.LowBattery:
+			case ok && r.Kind == rpm.LowBattery:
 				d.LowBattery = r
 			}
 		}

@@ -133,10 +133,11 @@ func post(t *testing.T, in *instance, device string, start time.Time, id string,
 
 // alertRow is what two runs must agree on about an alert.
 type alertRow struct {
-	Patient, Summary, State string
-	Opened, Resolved        time.Time
-	Triggers                int
-	Events                  string
+	Patient, Summary string
+	State            rpm.AlertState
+	Opened, Resolved time.Time
+	Triggers         int
+	Events           string
 }
 
 func alertsOf(t *testing.T, conn *pgx.Conn) []alertRow {
@@ -194,7 +195,7 @@ func TestThresholdAlertLifecycle(t *testing.T) {
 	// Fires at 240 s (2 min after the first reading below 90 at 120 s); every later reading below
 	// counts; it recovers after 2 minutes above 92 (420 s … 540 s) but, high and unacknowledged,
 	// stays latched until someone acknowledges it.
-	if want := start.Add(240 * time.Second); !a.Opened.Equal(want) || a.State != "firing" {
+	if want := start.Add(240 * time.Second); !a.Opened.Equal(want) || a.State != rpm.AlertFiring {
 		t.Errorf("alert opened %s, %s; want opened %s, firing", a.Opened, a.State, want)
 	}
 	if a.Triggers != 12 || a.Events != "fired,recovered" {

@@ -130,9 +130,9 @@ func (f *hookFixture) fire(t *testing.T, n int) {
 	ctx := context.Background()
 	now := f.clock.Now()
 	err := f.st.InAlertTx(ctx, []string{f.patient}, func(tx *store.AlertTx) error {
-		_, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: f.patient, RuleID: f.rules[n], Severity: "high",
-			State: "firing", Tier: 1, Summary: "SpO₂ 88 % for 2 minutes", OpenedAt: now, LastTriggeredAt: now, EscalatedAt: now},
-			Events: []rpm.AlertEvent{{Kind: "fired", At: now}}})
+		_, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: f.patient, RuleID: f.rules[n], Severity: rpm.SeverityHigh,
+			State: rpm.AlertFiring, Tier: 1, Summary: "SpO₂ 88 % for 2 minutes", OpenedAt: now, LastTriggeredAt: now, EscalatedAt: now},
+			Events: []rpm.AlertEvent{{Kind: rpm.EventFired, At: now}}})
 		return err
 	})
 	if err != nil {

@@ -71,7 +71,7 @@ func TestAdminWebhook(t *testing.T) {
 	patient, rule := d.patientID(t, "H1000002"), d.id(t, `SELECT id FROM alert_rules WHERE scope = 'hospital' AND kind = 'threshold' LIMIT 1`)
 	now := time.Now()
 	err := d.store.InAlertTx(ctx, []string{patient}, func(tx *store.AlertTx) error {
-		_, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: patient, RuleID: rule, Severity: "high", State: "firing",
+		_, err := tx.SaveAlert(ctx, store.AlertWrite{Alert: rpm.Alert{PatientID: patient, RuleID: rule, Severity: rpm.SeverityHigh, State: rpm.AlertFiring,
 			Tier: 1, Summary: "SpO₂ 88 % for 2 minutes", OpenedAt: now, LastTriggeredAt: now, EscalatedAt: now},
 			Events: []rpm.AlertEvent{{Kind: "fired"}}})
 		return err

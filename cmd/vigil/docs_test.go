@@ -3,13 +3,19 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // apiDoc is the outside contract, whose configuration table must be the binary's settings.
 const apiDoc = "../../docs/API.md"
+
+// repoRoot is where README.md and docs/ live, seen from this package.
+const repoRoot = "../.."
 
 // The markers around the configuration table in docs/API.md.
 const (
@@ -95,7 +101,101 @@ func TestDocsConfigTable(t *testing.T) {
 	}
 }
 
-// TestDocsCheckersCatchMistakes shows that the check above fails when it should.
+var (
+	// fencedCode and inlineCode are left out before looking for links: code is not prose.
+	fencedCode = regexp.MustCompile("(?ms)^```.*?^```")
+	inlineCode = regexp.MustCompile("`[^`\n]*`")
+	// mdLink is an inline Markdown link or image: [text](target) or [text](target "title").
+	mdLink  = regexp.MustCompile(`\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+	heading = regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*#*\s*$`)
+)
+
+// anchors are the heading anchors a Markdown file has, as GitHub makes them: lower case, spaces
+// to hyphens, punctuation dropped, "-1", "-2" … after repeats.
+func anchors(doc string) map[string]bool {
+	out := map[string]bool{}
+	count := map[string]int{}
+	for _, m := range heading.FindAllStringSubmatch(fencedCode.ReplaceAllString(doc, ""), -1) {
+		var b strings.Builder
+		for _, r := range strings.ToLower(m[1]) {
+			switch {
+			case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '-' || r == '_':
+				b.WriteRune(r)
+			case r == ' ':
+				b.WriteRune('-')
+			}
+		}
+		slug := b.String()
+		if n := count[slug]; n > 0 {
+			out[fmt.Sprintf("%s-%d", slug, n)] = true
+		} else {
+			out[slug] = true
+		}
+		count[slug]++
+	}
+	return out
+}
+
+// brokenLinks returns every relative link in the files (paths relative to root) that points to a
+// file that does not exist, or to a heading a Markdown file does not have.
+func brokenLinks(root string, files []string) ([]string, error) {
+	var bad []string
+	for _, file := range files {
+		text, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			return nil, err
+		}
+		prose := inlineCode.ReplaceAllString(fencedCode.ReplaceAllString(string(text), ""), "")
+		for _, m := range mdLink.FindAllStringSubmatch(prose, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path, fragment, _ := strings.Cut(target, "#")
+			full := filepath.Join(root, file) // a bare #fragment is a heading of this file
+			if path != "" {
+				full = filepath.Join(root, filepath.Dir(file), path)
+			}
+			if _, err := os.Stat(full); err != nil {
+				bad = append(bad, fmt.Sprintf("%s links to %s, which does not exist", file, target))
+				continue
+			}
+			if fragment == "" || !strings.HasSuffix(full, ".md") {
+				continue
+			}
+			linked, err := os.ReadFile(full)
+			if err != nil {
+				return nil, err
+			}
+			if !anchors(string(linked))[fragment] {
+				bad = append(bad, fmt.Sprintf("%s links to %s, which has no heading #%s", file, target, fragment))
+			}
+		}
+	}
+	return bad, nil
+}
+
+// TestDocsLinks fails when a relative link in README.md or docs/*.md points to a file that does
+// not exist or to a heading that is not there.
+func TestDocsLinks(t *testing.T) {
+	docs, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md"}
+	for _, d := range docs {
+		files = append(files, filepath.Join("docs", filepath.Base(d)))
+	}
+	bad, err := brokenLinks(repoRoot, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// TestDocsCheckersCatchMistakes shows that the two checks above fail when they should.
 func TestDocsCheckersCatchMistakes(t *testing.T) {
 	doc := configTableStart + " -->\n| variable | default | meaning |\n| --- | --- | --- |\n" +
 		"| `VIGIL_A` | `1` | a |\n| `VIGIL_B` | — (required) | b |\n| `VIGIL_C` | `x` | c |\n| `VIGIL_A` | `1` | again |\n" +
@@ -119,5 +219,28 @@ func TestDocsCheckersCatchMistakes(t *testing.T) {
 	}
 	if _, err := documentedSettings("no table here"); err == nil {
 		t.Error("a document without the table was accepted")
+	}
+
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(dir, "docs"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "README.md"), []byte("See [the API](docs/API.md#the-binary-vigil), "+
+		"[gone](docs/GONE.md), [nowhere](docs/API.md#nowhere), [web](https://example.org/x.md), [top](#readme), "+
+		"`[code](not/a/link.md)` and [the licence](LICENSE).\n\n```\n[fenced](no/such/file)\n```\n# Readme\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "docs", "API.md"), []byte("# The binary: `vigil`\n\nBack [home](../README.md).\n"), 0o644))
+	bad, err := brokenLinks(dir, []string{"README.md", "docs/API.md"})
+	must(err)
+	want = []string{
+		"README.md links to docs/GONE.md, which does not exist",
+		"README.md links to docs/API.md#nowhere, which has no heading #nowhere",
+		"README.md links to LICENSE, which does not exist",
+	}
+	if !slices.Equal(bad, want) {
+		t.Errorf("brokenLinks:\n got %q\nwant %q", bad, want)
 	}
 }

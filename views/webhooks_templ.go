@@ -494,7 +494,7 @@ func WebhookSecretPage(team, url, secret string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</code>.</p><p class=\"notice notice-warn\" role=\"note\">This signing secret is shown only now. Copy it into the receiving system, which checks each request's X-Vigil-Signature with it (see the README). Vigil shows only its fingerprint from now on.</p><p><code class=\"request-id\" id=\"webhook-secret\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</code>.</p><p class=\"notice notice-warn\" role=\"note\">This signing secret is shown only now. Copy it into the receiving system, which checks each request's X-Vigil-Signature with it (see \"Webhooks\" in docs/API.md). Vigil shows only its fingerprint from now on.</p><p><code class=\"request-id\" id=\"webhook-secret\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

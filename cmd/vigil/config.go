@@ -13,7 +13,7 @@ import (
 	"github.com/vigil-rpm/vigil/alerts"
 )
 
-// config is Vigil's configuration, read from the environment (names fixed by API.md).
+// config is Vigil's configuration, read from the environment (names fixed by docs/API.md).
 type config struct {
 	DatabaseURL      string
 	Addr             string
@@ -37,8 +37,8 @@ type config struct {
 	NEWS2Freshness   alerts.Freshness
 }
 
-// setting documents one environment variable; settings is the table `vigil serve --help` and the
-// README show.
+// setting documents one environment variable; settings is the table `vigil serve --help` and
+// docs/API.md show (docs_test.go holds the two equal).
 type setting struct {
 	name, def, help string
 }

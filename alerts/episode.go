@@ -55,6 +55,7 @@ const sourceMemory = 7 * 24 * time.Hour
 // Step applies one observation to the rule's episode and says what it did. Observations of one
 // source must come in time order; the caller replays late ones (see Late). Step is pure.
 func (r Rule) Step(st State, o Observation) (State, Transition) {
+	lapsed := st.Firing && !st.Held && o.Breach && !st.ClearingSince.IsZero() && o.At.Sub(st.lastSeen()) >= NewEpisodeAfter
 	src := st.Sources[o.Source]
 	if o.At.After(src.LastAt) {
 		src.LastAt = o.At
@@ -86,6 +87,10 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 	}
 	var tr Transition
 	switch {
+	case lapsed && r.confirmed(src, o.At):
+		st.ClearingSince, tr = time.Time{}, Returned
+	case lapsed:
+		st.Firing, tr = false, Lapsed
 	case o.Breach && st.Firing && r.confirmed(src, o.At):
 		tr = Ongoing // the episode goes on, confirmed: a lone reading past the limit is not a repeat
 	case o.Breach && st.Firing:
@@ -98,6 +103,17 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 		st.LastNotClear, st.ClearingSince = time.Time{}, time.Time{}
 	}
 	return st, tr
+}
+
+// lastSeen is the time of the newest reading the rule evaluated, from any source.
+func (st State) lastSeen() time.Time {
+	var last time.Time
+	for _, s := range st.Sources {
+		if s.LastAt.After(last) {
+			last = s.LastAt
+		}
+	}
+	return last
 }
 
 // confirmed reports whether a source's breach has lasted the rule's duration and repeat count.

@@ -25,8 +25,7 @@ func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 		return st, Late
 	}
 	o := Observation{Source: source, At: rd.EffectiveAt}
-	src := st.Sources[source]
-	src.LastAt = rd.EffectiveAt
+	src := st.Sources[source] // Step records the reading's time, after it has seen the pause before it
 	step := r
 	switch r.Kind {
 	case rpm.Threshold:

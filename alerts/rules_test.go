@@ -61,6 +61,36 @@ func TestThreshold(t *testing.T) {
 	})
 }
 
+// TestSpotChecksEndEpisodes: readings hours apart cannot show a clear held for minutes; a normal
+// reading, then none for NewEpisodeAfter, then one past the limit again is a new episode — which
+// needs its own confirmation, unless the limit is critical. A short pause in a stream is not.
+func TestSpotChecksEndEpisodes(t *testing.T) {
+	cuff := Rule{Kind: rpm.Threshold, Code: rpm.CodeSystolicBP, Unit: "mm[Hg]", Severity: rpm.SeverityHigh, Direction: rpm.Below,
+		Limit: 90, Clear: 100, For: 3 * time.Minute, Repeat: 2}
+	hour := 3600
+	run(t, "symptom checks 3 minutes apart, a normal one, then the next episode 10 hours later", cuff, []step{
+		{0, 85, NoChange}, {180, 84, Confirmed}, {360, 86, Ongoing}, {540, 125, NoChange}, // normal after the episode
+		{10 * hour, 84, Lapsed},               // the episode before ended; this one starts
+		{10*hour + 180, 85, Confirmed},        // confirmed on its own readings
+		{10*hour + 360, 86, Ongoing},          //
+		{10*hour + 540, 95, NoChange},         // between the limits: not clear
+		{20 * hour, 84, NoChange},             // …so not ended either (one reading past the limit: not yet a repeat)
+		{20*hour + 100, 124, NoChange},        // normal
+		{20*hour + 100 + 14*60, 84, NoChange}, // 14 minutes later: the same episode goes on
+		{20*hour + 100 + 17*60, 85, Ongoing},
+	})
+	critical := cuff
+	critical.For, critical.Repeat, critical.Critical = 0, 0, true
+	run(t, "a critical limit confirms the new episode at once", critical, []step{
+		{0, 85, Confirmed}, {540, 125, NoChange}, {10 * hour, 84, Returned}, {10*hour + 180, 85, Ongoing},
+	})
+	spo2 := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92,
+		ClearFor: time.Minute, Critical: true}
+	run(t, "a stream that pauses for less than NewEpisodeAfter goes on with its episode", spo2, []step{
+		{0, 85, Confirmed}, {10, 93, NoChange}, {10 + 14*60, 85, Ongoing},
+	})
+}
+
 // TestSeveralDevices: onsets are confirmed on one device's own readings; one device's normal
 // readings never clear an episode another device is still reporting, nor interrupt its breach.
 func TestSeveralDevices(t *testing.T) {

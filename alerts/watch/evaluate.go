@@ -21,10 +21,6 @@ import (
 // device's newer readings came first.
 const lateAfter = 15 * time.Minute
 
-// newEpisode is how long a condition must have been quiet for its return to be recorded as a
-// "retriggered" event on an alert nobody has acknowledged yet; closer repeats only count.
-const newEpisode = 15 * time.Minute
-
 // EvaluateStored runs the rules in force for the readings' patients over the readings, inside the
 // transaction that stored them (store.Evaluator). Each device's readings are taken in time order;
 // a reading older than one its device already had evaluated is replayed in order with its
@@ -108,7 +104,7 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 			late[r.DeviceID] = append(late[r.DeviceID], r)
 			continue
 		}
-		st = next
+		tr, st = ev.lapse(ev.keyOf(patient, rule, ""), st, tr), next
 		if _, open := ev.current(ev.keyOf(patient, rule, "")); tr == alerts.Confirmed && !open && r.ReceivedAt.Sub(r.EffectiveAt) > lateAfter {
 			ev.openLate(ev.keyOf(patient, rule, ""), rule, alerts.Onset{Reading: r})
 			continue
@@ -224,7 +220,7 @@ func (ev *evaluation) flatLine(patient string, rule alerts.Rule, readings []rpm.
 		if tr == alerts.Late {
 			continue // a stuck sensor shows in what arrives now; late readings add nothing
 		}
-		st = st.WithDevice(r.DeviceID, dev)
+		tr, st = ev.lapse(ev.keyOf(patient, rule, r.DeviceID), st.Device(r.DeviceID), tr), st.WithDevice(r.DeviceID, dev)
 		if tr != alerts.Ongoing {
 			of := rule
 			of.Code = r.Code // the summary names the measure that is stuck
@@ -254,8 +250,8 @@ func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 		at = last // a late reading may still be its parameter's latest: score as of the last look
 	}
 	score := ev.engine.NEWS2(ev.scope.NEWS2[patient], at)
-	st, tr := rule.Step(st, rule.ObserveNEWS2(score, at))
-	ev.states[key] = st
+	next, tr := rule.Step(st, rule.ObserveNEWS2(score, at))
+	tr, ev.states[key] = ev.lapse(ev.keyOf(patient, rule, ""), st, tr), next
 	ev.apply(ev.keyOf(patient, rule, ""), rule, tr, at, "", alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 }
 
@@ -321,7 +317,7 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	case worse:
 		event.Note = "worse: now " + string(al.Severity)
 		ev.put(key, al, event)
-	case recovered, quiet >= newEpisode && al.State == rpm.AlertFiring:
+	case recovered, quiet >= alerts.NewEpisodeAfter && al.State == rpm.AlertFiring:
 		if event.Note == "" {
 			event.Note = "came back after " + shortDuration(quiet) + " quiet"
 		}
@@ -391,13 +387,37 @@ func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string
 	return found[0], !taken
 }
 
+// lapse ends the open alert of key when the rule found its episode over as far as the readings
+// show (Lapsed, Returned: normal readings, then none for a while, then past the limit again) —
+// as of the first normal reading, per the state before the step — and returns what is left to
+// apply: nothing, or the new episode's onset.
+func (ev *evaluation) lapse(key store.OpenAlertKey, before alerts.State, tr alerts.Transition) alerts.Transition {
+	if tr != alerts.Lapsed && tr != alerts.Returned {
+		return tr
+	}
+	if _, open := ev.current(key); open {
+		ev.recover(key, before.ClearingSince, "readings were back to normal from "+stampOf(before.ClearingSince)+
+			"; none came for a while, and the next was past the limit again: a new episode")
+	}
+	if tr == alerts.Returned {
+		return alerts.Confirmed
+	}
+	return alerts.NoChange
+}
+
 // recover is the open alert's step when its clear condition held: latched (recovery noted) or
-// resolved.
-func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time) {
+// resolved. A note says why, when it is not the usual.
+func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time, note ...string) {
 	al, _ := ev.current(key)
 	al, event, ok := alerts.Recover(al, at)
 	if !ok {
 		return
+	}
+	if len(note) > 0 {
+		event.Note = strings.Join(note, "")
+		if al.State != rpm.AlertResolved {
+			event.Note += "; the alert stays until acknowledged"
+		}
 	}
 	if al.State != rpm.AlertResolved {
 		ev.put(key, al, event)

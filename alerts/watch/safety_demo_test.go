@@ -64,8 +64,11 @@ func (s *simulated) measure(t time.Duration, start time.Time) ([]wireReading, ma
 		s.seq++
 		out = append(out, wireReading{ID: fmt.Sprintf("%s-%d", s.serial, s.seq), Code: r.Code, Value: r.Value, Unit: r.Unit, At: at})
 	}
-	return out, map[string]any{"battery": math.Round(battery*100) / 100, "firmware": "2.4.1"}, false
+	return out, map[string]any{"battery": reportedBattery(battery), "firmware": "2.4.1"}, false
 }
+
+// reportedBattery is the charge as the demo's devices report it: to the percent.
+func reportedBattery(charge float64) float64 { return math.Round(charge*100) / 100 }
 
 // seedDemoCohort seeds the demo hospital at start and its devices as the replay's cohort, with the
 // expectations of each patient's story over span.
@@ -157,7 +160,7 @@ func storyExpectations(story devicesim.Story, p *devicesim.Patient, kind rpm.Dev
 			within: max(3*demoEvery, time.Minute) + demoTick})
 	case story.Scenario == devicesim.BatteryDrain:
 		low := time.Duration(0)
-		for low < span && p.Battery(story.Head+low) > 0.15 {
+		for low < span && reportedBattery(p.Battery(story.Head+low)) > alerts.DefaultLowBattery.Limit {
 			low += demoEvery
 		}
 		out = append(out, expectation{what: "the battery running low", at: low, kind: rpm.LowBattery, within: 2 * time.Minute})

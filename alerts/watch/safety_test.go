@@ -113,6 +113,11 @@ type outcome struct {
 	clinicalPerPatientDay float64
 }
 
+// replayStart is when every replay begins, on the virtual clock: a fixed instant, so that what
+// depends on the time of day and the date — spot checks at the patient's local morning and
+// evening, their day-to-day jitter — and with it every figure, is the same on every run.
+var replayStart = time.Date(2026, time.November, 2, 9, 0, 0, 0, time.UTC)
+
 // replay runs one scenario and measures it.
 func replay(t *testing.T, sc scenario) outcome {
 	t.Helper()
@@ -124,7 +129,7 @@ func replay(t *testing.T, sc scenario) outcome {
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
 	st := open(t, url)
-	start := time.Now().UTC().Truncate(time.Hour)
+	start := replayStart
 	clk := &vclock{now: start}
 	var cohort *cohort
 	if sc.demo {

@@ -83,10 +83,7 @@ func (s *Store) VisiblePatients(ctx context.Context, userID string, now time.Tim
 		                 JOIN care_teams t ON t.id = pct.team_id WHERE pct.patient_id = p.id), '{}')
 		FROM visible v JOIN patients p ON p.id = v.patient_id
 		ORDER BY p.family_name, p.given_name, p.id`, userID, now)
-	if err != nil {
-		return nil, fmt.Errorf("store: visible patients: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PatientSummary, error) {
+	return collect("visible patients", rows, err, func(row pgx.CollectableRow) (PatientSummary, error) {
 		var ps PatientSummary
 		var level int
 		var until *time.Time
@@ -98,8 +95,4 @@ func (s *Store) VisiblePatients(ctx context.Context, userID string, now time.Tim
 		}
 		return ps, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: visible patients: %w", err)
-	}
-	return list, nil
 }

@@ -388,14 +388,7 @@ func (a *AlertTx) LockedAlert(ctx context.Context, id string) (rpm.Alert, error)
 	rows, err := a.tx.Query(ctx, `SELECT `+alertColumns+`
 		FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = $1 AND a.patient_id = ANY($2::uuid[])
 		FOR UPDATE OF a`, id, a.patients)
-	if err != nil {
-		return rpm.Alert{}, err
-	}
-	al, err := pgx.CollectExactlyOneRow(rows, scanAlert)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return al, ErrNotFound
-	}
-	return al, err
+	return collectOne("lock alert", rows, err, scanAlert)
 }
 
 // ruleColumns is the select list of scanRule, over alert_rules r.
@@ -457,10 +450,7 @@ func (a *AlertTx) DeviceReadings(ctx context.Context, patient, device, code stri
 			 WHERE r.patient_id = $1 AND r.code = $3 AND r.device_id = $2 AND r.effective_at >= $4 AND r.effective_at <= $5
 			 ORDER BY r.effective_at LIMIT $7)) w
 		ORDER BY effective_at`, patient, device, code, from, to, before, MaxReplay)
-	if err != nil {
-		return nil, fmt.Errorf("device readings: %w", err)
-	}
-	return collectReadings(rows)
+	return collect("device readings", rows, err, scanReading)
 }
 
 // AlertSpan is when one alert was open: from its onset until it was resolved (zero while open).
@@ -473,20 +463,13 @@ func (a *AlertTx) AlertSpans(ctx context.Context, patient string, kind rpm.RuleK
 		SELECT a.opened_at, a.resolved_at FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.patient_id = $1 AND r.kind = $2 AND coalesce(r.code, '') = $3 AND a.direction = $4
 		  AND (a.resolved_at IS NULL OR a.resolved_at >= $5)`, patient, kind, code, direction, since)
-	if err != nil {
-		return nil, fmt.Errorf("alert spans: %w", err)
-	}
-	spans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AlertSpan, error) {
+	return collect("alert spans", rows, err, func(row pgx.CollectableRow) (AlertSpan, error) {
 		var s AlertSpan
 		var resolved *time.Time
 		err := row.Scan(&s.Opened, &resolved)
 		s.Resolved = deref(resolved)
 		return s, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("alert spans: %w", err)
-	}
-	return spans, nil
 }
 
 // RuleState returns one rule's stored state for one of the transaction's patients (nil when it

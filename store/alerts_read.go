@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -47,14 +46,7 @@ func (s *Store) VisibleAlerts(ctx context.Context, userID string, now time.Time,
 		ORDER BY array_position(ARRAY['firing', 'acknowledged', 'resolved'], a.state),
 		         array_position(ARRAY['high', 'medium', 'low'], a.severity), a.last_triggered_at DESC
 		LIMIT $5`, userID, now, states, f.Patient, f.Limit, f.Category)
-	if err != nil {
-		return nil, fmt.Errorf("store: visible alerts: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanListing)
-	if err != nil {
-		return nil, fmt.Errorf("store: visible alerts: %w", err)
-	}
-	return list, nil
+	return collect("visible alerts", rows, err, scanListing)
 }
 
 func scanListing(row pgx.CollectableRow) (AlertListing, error) {
@@ -70,31 +62,14 @@ func (s *Store) Alert(ctx context.Context, id string) (rpm.Alert, error) {
 		return rpm.Alert{}, ErrNotFound
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = $1`, id)
-	if err != nil {
-		return rpm.Alert{}, fmt.Errorf("store: alert: %w", err)
-	}
-	a, err := pgx.CollectExactlyOneRow(rows, scanAlert)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("store: alert: %w", err)
-	}
-	return a, nil
+	return collectOne("alert", rows, err, scanAlert)
 }
 
 // AlertsByID returns the alerts with these ids that exist.
 func (s *Store) AlertsByID(ctx context.Context, ids []string) ([]rpm.Alert, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.id = ANY($1::uuid[])`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts by id: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts by id: %w", err)
-	}
-	return list, nil
+	return collect("alerts by id", rows, err, scanAlert)
 }
 
 // AlertsOfPatients returns the patients' open alerts and those that changed after since: what a
@@ -103,14 +78,7 @@ func (s *Store) AlertsOfPatients(ctx context.Context, patients []string, since t
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.patient_id = ANY($1::uuid[]) AND (a.state <> 'resolved' OR a.changed_at > $2)
 		ORDER BY a.changed_at`, patients, since)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts of patients: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts of patients: %w", err)
-	}
-	return list, nil
+	return collect("alerts of patients", rows, err, scanAlert)
 }
 
 // AlertsChangedSince returns alerts that changed after since (by the database's clock): what a
@@ -118,14 +86,7 @@ func (s *Store) AlertsOfPatients(ctx context.Context, patients []string, since t
 func (s *Store) AlertsChangedSince(ctx context.Context, since time.Time) ([]rpm.Alert, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.changed_at > $1`, since)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts changed: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("store: alerts changed: %w", err)
-	}
-	return list, nil
+	return collect("alerts changed", rows, err, scanAlert)
 }
 
 // AlertEvents returns an alert's history, oldest first, with the actors' names.
@@ -134,18 +95,11 @@ func (s *Store) AlertEvents(ctx context.Context, alertID string) ([]rpm.AlertEve
 		SELECT e.id, e.alert_id::text, e.at, e.kind, coalesce(e.actor_id::text, ''), coalesce(u.display_name, ''), e.note
 		FROM alert_events e LEFT JOIN users u ON u.id = e.actor_id
 		WHERE e.alert_id = $1 ORDER BY e.at, e.id`, alertID)
-	if err != nil {
-		return nil, fmt.Errorf("store: alert events: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.AlertEvent, error) {
+	return collect("alert events", rows, err, func(row pgx.CollectableRow) (rpm.AlertEvent, error) {
 		var e rpm.AlertEvent
 		err := row.Scan(&e.ID, &e.AlertID, &e.At, &e.Kind, &e.ActorID, &e.ActorName, &e.Note)
 		return e, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: alert events: %w", err)
-	}
-	return list, nil
 }
 
 // RulesFor returns the rules in force for a patient, and every rule that could apply (hospital,
@@ -157,12 +111,8 @@ func (s *Store) RulesFor(ctx context.Context, patientID string) (inForce, all []
 		   OR r.team_id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = $1)
 		   OR r.patient_id = $1
 		ORDER BY r.kind, r.code, r.scope`, patientID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: rules: %w", err)
-	}
-	all, err = pgx.CollectRows(rows, scanNamedRule)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: rules: %w", err)
+	if all, err = collect("rules", rows, err, scanNamedRule); err != nil {
+		return nil, nil, err
 	}
 	teams, err := s.PatientTeams(ctx, patientID)
 	if err != nil {
@@ -181,17 +131,7 @@ func (s *Store) Rule(ctx context.Context, id string) (rpm.AlertRule, error) {
 		return rpm.AlertRule{}, ErrNotFound
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.id = $1`, id)
-	if err != nil {
-		return rpm.AlertRule{}, fmt.Errorf("store: rule: %w", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, scanRule)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	if err != nil {
-		return r, fmt.Errorf("store: rule: %w", err)
-	}
-	return r, nil
+	return collectOne("rule", rows, err, scanRule)
 }
 
 // RuleNoise is how many alerts a rule (with its overrides) raised, and how many of them clinicians

@@ -77,10 +77,7 @@ func (s *Store) DeviceAssignments(ctx context.Context, deviceID string) ([]Assig
 	rows, err := s.pool.Query(ctx, `
 		SELECT device_id, patient_id, started_at, ended_at FROM device_assignments
 		WHERE device_id = $1 ORDER BY started_at DESC`, deviceID)
-	if err != nil {
-		return nil, fmt.Errorf("store: device assignments: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Assignment, error) {
+	return collect("device assignments", rows, err, func(row pgx.CollectableRow) (Assignment, error) {
 		var a Assignment
 		var ended *time.Time
 		err := row.Scan(&a.DeviceID, &a.PatientID, &a.StartedAt, &ended)
@@ -89,10 +86,6 @@ func (s *Store) DeviceAssignments(ctx context.Context, deviceID string) ([]Assig
 		}
 		return a, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: device assignments: %w", err)
-	}
-	return list, nil
 }
 
 // DeviceStatusHistory returns a device's sampled status reports, newest first.
@@ -100,10 +93,7 @@ func (s *Store) DeviceStatusHistory(ctx context.Context, deviceID string, limit 
 	rows, err := s.pool.Query(ctx, `
 		SELECT device_id, at, battery, coalesce(firmware, ''), signal_dbm FROM device_status_reports
 		WHERE device_id = $1 ORDER BY at DESC LIMIT $2`, deviceID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: device status history: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.DeviceReport, error) {
+	return collect("device status history", rows, err, func(row pgx.CollectableRow) (rpm.DeviceReport, error) {
 		var r rpm.DeviceReport
 		var battery *float32
 		var signal *int16
@@ -118,10 +108,6 @@ func (s *Store) DeviceStatusHistory(ctx context.Context, deviceID string, limit 
 		}
 		return r, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: device status history: %w", err)
-	}
-	return list, nil
 }
 
 // ReasonCount is how many readings were rejected for one reason.
@@ -136,16 +122,9 @@ func (s *Store) DeviceRejections(ctx context.Context, deviceID string, since tim
 	rows, err := s.pool.Query(ctx, `
 		SELECT reason, count(*), max(received_at) FROM rejected_readings
 		WHERE device_id = $1 AND received_at >= $2 GROUP BY reason ORDER BY 2 DESC, 1`, deviceID, since)
-	if err != nil {
-		return nil, fmt.Errorf("store: device rejections: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReasonCount, error) {
+	return collect("device rejections", rows, err, func(row pgx.CollectableRow) (ReasonCount, error) {
 		var r ReasonCount
 		err := row.Scan(&r.Reason, &r.Count, &r.Last)
 		return r, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: device rejections: %w", err)
-	}
-	return list, nil
 }

@@ -80,19 +80,12 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]rpm.AuditEnt
 		  AND ($6::bigint = 0 OR a.id < $6)
 		ORDER BY a.id DESC LIMIT $7`,
 		nullID(f.ActorID), nullID(f.PatientID), f.Action, nullTime(f.From), nullTime(f.To), f.Before, f.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit entries: %w", err)
-	}
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.AuditEntry, error) {
+	return collect("audit entries", rows, err, func(row pgx.CollectableRow) (rpm.AuditEntry, error) {
 		var e rpm.AuditEntry
 		err := row.Scan(&e.ID, &e.At, &e.ActorKind, &e.ActorID, &e.ActorName, &e.ActorRole, &e.Action, &e.PatientID,
 			&e.ObjectType, &e.ObjectID, &e.Allowed, &e.RequestID, &e.RemoteAddr, &e.UserAgent)
 		return e, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: audit entries: %w", err)
-	}
-	return entries, nil
 }
 
 // AuditVerification is the outcome of checking the audit trail's hash chain.

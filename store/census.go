@@ -40,7 +40,7 @@ func (s *Store) Census(ctx context.Context, userID string, now time.Time) ([]Cen
 	inputs := map[string]*NEWS2Inputs{}
 	b := &pgx.Batch{}
 	b.Queue(latestSQL, ids, CensusCodes).Query(func(r pgx.Rows) error {
-		latest, err := collectReadings(r)
+		latest, err := pgx.CollectRows(r, scanReading)
 		for _, rd := range latest {
 			rows[index[rd.PatientID]].Latest[rd.Code] = rd
 		}
@@ -134,18 +134,11 @@ func (s *Store) Series(ctx context.Context, patientID, code string, from, to tim
 		GROUP BY 1 ORDER BY 1`
 	}
 	rows, err := s.pool.Query(ctx, sql, patientID, code, from, to, secs)
-	if err != nil {
-		return nil, fmt.Errorf("store: series: %w", err)
-	}
-	points, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SeriesPoint, error) {
+	return collect("series", rows, err, func(row pgx.CollectableRow) (SeriesPoint, error) {
 		var p SeriesPoint
 		err := row.Scan(&p.T, &p.Min, &p.Max, &p.Avg)
 		return p, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: series: %w", err)
-	}
-	return points, nil
 }
 
 // AlertSummary is an alert as a patient's history lists it.
@@ -161,10 +154,7 @@ func (s *Store) PatientAlerts(ctx context.Context, patientID string, limit int) 
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, severity, state, summary, opened_at, resolved_at FROM alerts
 		WHERE patient_id = $1 ORDER BY opened_at DESC LIMIT $2`, patientID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: patient alerts: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AlertSummary, error) {
+	return collect("patient alerts", rows, err, func(row pgx.CollectableRow) (AlertSummary, error) {
 		var a AlertSummary
 		var resolved *time.Time
 		err := row.Scan(&a.ID, &a.Severity, &a.State, &a.Summary, &a.OpenedAt, &resolved)
@@ -173,8 +163,4 @@ func (s *Store) PatientAlerts(ctx context.Context, patientID string, limit int) 
 		}
 		return a, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: patient alerts: %w", err)
-	}
-	return list, nil
 }

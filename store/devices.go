@@ -42,14 +42,7 @@ func scanDevice(row pgx.Row, extra ...any) (rpm.Device, error) {
 }
 
 func collectDevices(rows pgx.Rows, err error) ([]rpm.Device, error) {
-	if err != nil {
-		return nil, fmt.Errorf("store: devices: %w", err)
-	}
-	devices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Device, error) { return scanDevice(row) })
-	if err != nil {
-		return nil, fmt.Errorf("store: devices: %w", err)
-	}
-	return devices, nil
+	return collect("devices", rows, err, func(row pgx.CollectableRow) (rpm.Device, error) { return scanDevice(row) })
 }
 
 // ProvisionDevice adds a device to the fleet with its first credential (the token's hash) and
@@ -216,14 +209,7 @@ func (s *Store) Device(ctx context.Context, id string) (rpm.Device, error) {
 // Firmwares lists the firmware versions the fleet reports, for the fleet filter.
 func (s *Store) Firmwares(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT firmware FROM devices WHERE firmware IS NOT NULL ORDER BY 1`)
-	if err != nil {
-		return nil, fmt.Errorf("store: firmwares: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: firmwares: %w", err)
-	}
-	return list, nil
+	return collect("firmwares", rows, err, pgx.RowTo[string])
 }
 
 // LiveCredentials returns, for those of the given token hashes that belong to a live (unrevoked)

@@ -49,7 +49,7 @@ func queueNEWS2Inputs(b *pgx.Batch, patients []string, out map[string]*NEWS2Inpu
 		return err
 	})
 	b.Queue(latestSQL, patients, rpm.NEWS2Codes).Query(func(rows pgx.Rows) error {
-		latest, err := collectReadings(rows)
+		latest, err := pgx.CollectRows(rows, scanReading)
 		for _, r := range latest {
 			if in := out[r.PatientID]; in != nil {
 				in.Latest[r.Code] = r
@@ -98,8 +98,5 @@ const latestSQL = `
 // latestFor returns the latest reading of each code for each patient (latestSQL).
 func (s *Store) latestFor(ctx context.Context, patientIDs, codes []string) ([]rpm.Reading, error) {
 	rows, err := s.pool.Query(ctx, latestSQL, patientIDs, codes)
-	if err != nil {
-		return nil, fmt.Errorf("store: latest readings: %w", err)
-	}
-	return collectReadings(rows)
+	return collect("latest readings", rows, err, scanReading)
 }

@@ -55,10 +55,7 @@ func (s *Store) PatientTeams(ctx context.Context, patientID string) ([]TeamWithM
 	rows, err := s.pool.Query(ctx, teamsWithMembersSQL+`
 		WHERE t.id IN (SELECT team_id FROM patient_care_teams WHERE patient_id = $1)
 		GROUP BY t.id ORDER BY t.name`, patientID)
-	if err != nil {
-		return nil, fmt.Errorf("store: patient teams: %w", err)
-	}
-	return collectTeams(rows)
+	return collect("patient teams", rows, err, scanTeam)
 }
 
 // PatientDevices returns the devices assigned to a patient now, with their reported status and
@@ -69,19 +66,12 @@ func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Dev
 		FROM device_assignments a JOIN devices d ON d.id = a.device_id
 		WHERE a.patient_id = $1 AND a.ended_at IS NULL
 		ORDER BY d.kind, d.serial`, patientID)
-	if err != nil {
-		return nil, fmt.Errorf("store: patient devices: %w", err)
-	}
-	devices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Device, error) {
+	return collect("patient devices", rows, err, func(row pgx.CollectableRow) (rpm.Device, error) {
 		var every time.Duration
 		d, err := scanDevice(row, &every)
 		d.ExpectedEvery = every
 		return d, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: patient devices: %w", err)
-	}
-	return devices, nil
 }
 
 // DemoPatientIDs lists the ids of the demo hospital's patients present in the database, by MRN:
@@ -92,12 +82,5 @@ func (s *Store) DemoPatientIDs(ctx context.Context, h DemoHospital) ([]string, e
 		mrns[i] = p.MRN
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM patients WHERE mrn = ANY($1) ORDER BY mrn`, mrns)
-	if err != nil {
-		return nil, fmt.Errorf("store: demo patient ids: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: demo patient ids: %w", err)
-	}
-	return ids, nil
+	return collect("demo patient ids", rows, err, pgx.RowTo[string])
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -38,25 +37,16 @@ func (s *Store) Readings(ctx context.Context, patientID, code string, from, to t
 		FROM readings
 		WHERE patient_id = $1 AND ($2 = '' OR code = $2) AND effective_at >= $3 AND effective_at < $4
 		ORDER BY effective_at DESC, code LIMIT $5`, patientID, code, from, to, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: readings: %w", err)
-	}
-	return collectReadings(rows)
+	return collect("readings", rows, err, scanReading)
 }
 
-// readingColumns is the select list of collectReadings, over readings r.
+// readingColumns is the select list of scanReading, over readings r.
 const readingColumns = `r.patient_id, r.device_id, r.device_reading_id, r.code, r.value, r.unit, r.effective_at, r.received_at`
 
-func collectReadings(rows pgx.Rows) ([]rpm.Reading, error) {
-	readings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Reading, error) {
-		var r rpm.Reading
-		err := row.Scan(&r.PatientID, &r.DeviceID, &r.DeviceReadingID, &r.Code, &r.Value, &r.Unit, &r.EffectiveAt, &r.ReceivedAt)
-		return r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: readings: %w", err)
-	}
-	return readings, nil
+func scanReading(row pgx.CollectableRow) (rpm.Reading, error) {
+	var r rpm.Reading
+	err := row.Scan(&r.PatientID, &r.DeviceID, &r.DeviceReadingID, &r.Code, &r.Value, &r.Unit, &r.EffectiveAt, &r.ReceivedAt)
+	return r, err
 }
 
 // ReadingsReceivedSince returns the readings of these patients that Vigil received after since,
@@ -67,8 +57,5 @@ func (s *Store) ReadingsReceivedSince(ctx context.Context, patientIDs []string, 
 		SELECT patient_id, device_id, device_reading_id, code, value, unit, effective_at, received_at
 		FROM readings WHERE received_at > $2 AND patient_id = ANY($1::uuid[])
 		ORDER BY received_at, effective_at LIMIT $3`, patientIDs, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: readings received since: %w", err)
-	}
-	return collectReadings(rows)
+	return collect("readings received since", rows, err, scanReading)
 }

@@ -136,14 +136,7 @@ func scanNamedRule(row pgx.CollectableRow) (rpm.AlertRule, error) {
 func (s *Store) HospitalRules(ctx context.Context) ([]rpm.AlertRule, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+namedRuleColumns+` FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
 		WHERE r.scope = 'hospital' ORDER BY r.kind, r.code, r.created_at, r.id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: hospital rules: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanNamedRule)
-	if err != nil {
-		return nil, fmt.Errorf("store: hospital rules: %w", err)
-	}
-	return list, nil
+	return collect("hospital rules", rows, err, scanNamedRule)
 }
 
 // TeamRules returns the team's live overrides of hospital rules (switched-off ones included), with
@@ -156,14 +149,7 @@ func (s *Store) TeamRules(ctx context.Context, teamID string) ([]rpm.AlertRule, 
 	rows, err := s.pool.Query(ctx, `SELECT `+namedRuleColumns+` FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
 		WHERE r.scope = 'team' AND r.team_id = $1 AND r.overrides IS NOT NULL
 		ORDER BY r.kind, r.code, r.created_at, r.id`, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("store: team rules: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanNamedRule)
-	if err != nil {
-		return nil, fmt.Errorf("store: team rules: %w", err)
-	}
-	return list, nil
+	return collect("team rules", rows, err, scanNamedRule)
 }
 
 // EachReading calls fn with a patient's readings of one code with from <= effective time < to, in

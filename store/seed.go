@@ -202,18 +202,11 @@ func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 		JOIN device_assignments a ON a.device_id = d.id AND a.ended_at IS NULL
 		JOIN patients p ON p.id = a.patient_id
 		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demoVendor)
-	if err != nil {
-		return nil, fmt.Errorf("store: demo devices: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DemoDevice, error) {
+	return collect("demo devices", rows, err, func(row pgx.CollectableRow) (DemoDevice, error) {
 		var d DemoDevice
 		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN, &d.TimeZone)
 		return d, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: demo devices: %w", err)
-	}
-	return list, nil
 }
 
 func nullDuration(d time.Duration) *time.Duration {

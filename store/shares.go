@@ -69,14 +69,7 @@ func (s *Store) Share(ctx context.Context, id string) (rpm.Share, error) {
 func (s *Store) PatientShares(ctx context.Context, patientID string) ([]rpm.Share, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+shareColumns+shareFrom+`
 		WHERE s.patient_id = $1 ORDER BY s.created_at DESC`, patientID)
-	if err != nil {
-		return nil, fmt.Errorf("store: patient shares: %w", err)
-	}
-	shares, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.Share, error) { return scanShare(row) })
-	if err != nil {
-		return nil, fmt.Errorf("store: patient shares: %w", err)
-	}
-	return shares, nil
+	return collect("patient shares", rows, err, func(row pgx.CollectableRow) (rpm.Share, error) { return scanShare(row) })
 }
 
 // RevokeShare ends a share at once. Revoking an already revoked share changes nothing; an unknown

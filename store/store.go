@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -79,4 +80,34 @@ func isUniqueViolation(err error) bool {
 func isForeignKeyViolation(err error) bool {
 	pgErr, ok := errors.AsType[*pgconn.PgError](err)
 	return ok && pgErr.Code == "23503"
+}
+
+// collect scans every row of a query's result, as pgx.CollectRows does; an error of the query or
+// of a row is wrapped to say what was being read. It takes the query's error so that a call reads
+// as the query and then what to make of it:
+//
+//	rows, err := s.pool.Query(ctx, `SELECT …`, id)
+//	return collect("alert events", rows, err, scanEvent)
+func collect[T any](what string, rows pgx.Rows, err error, scan pgx.RowToFunc[T]) ([]T, error) {
+	if err == nil {
+		var out []T
+		if out, err = pgx.CollectRows(rows, scan); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("store: %s: %w", what, err)
+}
+
+// collectOne is collect for a query that finds exactly one row: ErrNotFound when it finds none.
+func collectOne[T any](what string, rows pgx.Rows, err error, scan pgx.RowToFunc[T]) (T, error) {
+	var out T
+	if err == nil {
+		if out, err = pgx.CollectExactlyOneRow(rows, scan); err == nil {
+			return out, nil
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, ErrNotFound
+	}
+	return out, fmt.Errorf("store: %s: %w", what, err)
 }

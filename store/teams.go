@@ -37,34 +37,25 @@ const teamsWithMembersSQL = `
 	LEFT JOIN care_team_members m ON m.team_id = t.id
 	LEFT JOIN users u ON u.id = m.user_id`
 
-func collectTeams(rows pgx.Rows) ([]TeamWithMembers, error) {
-	teams, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TeamWithMembers, error) {
-		var t TeamWithMembers
-		var members []struct {
-			UserID      string `json:"user_id"`
-			Username    string `json:"username"`
-			DisplayName string `json:"display_name"`
-			Tier        int    `json:"tier"`
-		}
-		err := row.Scan(&t.ID, &t.Name, &t.Description, &t.AckWindow, &t.Patients, &members)
-		for _, m := range members {
-			t.Members = append(t.Members, TeamMember{m.UserID, m.Username, m.DisplayName, rpm.Tier(m.Tier)})
-		}
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: teams: %w", err)
+func scanTeam(row pgx.CollectableRow) (TeamWithMembers, error) {
+	var t TeamWithMembers
+	var members []struct {
+		UserID      string `json:"user_id"`
+		Username    string `json:"username"`
+		DisplayName string `json:"display_name"`
+		Tier        int    `json:"tier"`
 	}
-	return teams, nil
+	err := row.Scan(&t.ID, &t.Name, &t.Description, &t.AckWindow, &t.Patients, &members)
+	for _, m := range members {
+		t.Members = append(t.Members, TeamMember{m.UserID, m.Username, m.DisplayName, rpm.Tier(m.Tier)})
+	}
+	return t, err
 }
 
 // Teams lists every care team with its members.
 func (s *Store) Teams(ctx context.Context) ([]TeamWithMembers, error) {
 	rows, err := s.pool.Query(ctx, teamsWithMembersSQL+` GROUP BY t.id ORDER BY t.name`)
-	if err != nil {
-		return nil, fmt.Errorf("store: teams: %w", err)
-	}
-	return collectTeams(rows)
+	return collect("teams", rows, err, scanTeam)
 }
 
 // CreateTeam adds a care team. It returns ErrConflict when the name is taken.

@@ -100,33 +100,19 @@ func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]Escalation
 		SELECT `+alertColumns+`, due.window, due.tiers FROM due JOIN alerts a ON a.id = due.id
 		JOIN alert_rules r ON r.id = a.rule_id
 		ORDER BY a.escalated_at`, now)
-	if err != nil {
-		return nil, fmt.Errorf("store: due escalations: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (EscalationDue, error) {
+	return collect("due escalations", rows, err, func(row pgx.CollectableRow) (EscalationDue, error) {
 		var d EscalationDue
 		var err error
 		d.Alert, err = scanAlertWith(row, &d.Window, &d.Staffed)
 		return d, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: due escalations: %w", err)
-	}
-	return list, nil
 }
 
 // EndedSnoozes returns acknowledged alerts whose snooze has run out at now.
 func (s *Store) EndedSnoozes(ctx context.Context, now time.Time) ([]rpm.Alert, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 		WHERE a.state = 'acknowledged' AND a.snoozed_until IS NOT NULL AND a.snoozed_until <= $1`, now)
-	if err != nil {
-		return nil, fmt.Errorf("store: ended snoozes: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("store: ended snoozes: %w", err)
-	}
-	return list, nil
+	return collect("ended snoozes", rows, err, scanAlert)
 }
 
 // DeviceFeed is one code a device on a patient sends, and since when it has been quiet: when its
@@ -151,16 +137,13 @@ func (s *Store) DeviceFeeds(ctx context.Context, quietBefore time.Time) ([]Devic
 			SELECT 1 FROM alerts x JOIN alert_rules xr ON xr.id = x.rule_id
 			WHERE x.patient_id = a.patient_id AND x.device_id = a.device_id AND x.state <> 'resolved'
 			  AND xr.kind = 'no_data' AND xr.code = m.code))`, quietBefore)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: device feeds: %w", err)
-	}
-	feeds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeviceFeed, error) {
+	feeds, err := collect("device feeds", rows, err, func(row pgx.CollectableRow) (DeviceFeed, error) {
 		var f DeviceFeed
 		err := row.Scan(&f.Patient, &f.Device, &f.Code, &f.Since)
 		return f, err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: device feeds: %w", err)
+		return nil, nil, err
 	}
 	rules, err := s.RulesForPatients(ctx, patientsOf(feeds, func(f DeviceFeed) string { return f.Patient }))
 	return feeds, rules, err
@@ -198,28 +181,14 @@ func (s *Store) OrphanedNoData(ctx context.Context) ([]rpm.Alert, error) {
 		WHERE a.state <> 'resolved' AND a.device_id IS NOT NULL AND NOT EXISTS (
 			SELECT 1 FROM device_assignments da JOIN devices d ON d.id = da.device_id AND d.status = 'active'
 			WHERE da.device_id = a.device_id AND da.patient_id = a.patient_id AND da.ended_at IS NULL)`)
-	if err != nil {
-		return nil, fmt.Errorf("store: orphaned no-data alerts: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("store: orphaned no-data alerts: %w", err)
-	}
-	return list, nil
+	return collect("orphaned no-data alerts", rows, err, scanAlert)
 }
 
 // RulesOfKinds returns every enabled rule of these kinds, at any scope: what the technical timers
 // may have to check for.
 func (s *Store) RulesOfKinds(ctx context.Context, kinds []string) ([]rpm.AlertRule, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM alert_rules r WHERE r.kind = ANY($1) AND r.enabled`, kinds)
-	if err != nil {
-		return nil, fmt.Errorf("store: rules of kinds: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanRule)
-	if err != nil {
-		return nil, fmt.Errorf("store: rules of kinds: %w", err)
-	}
-	return list, nil
+	return collect("rules of kinds", rows, err, scanRule)
 }
 
 // DeviceWatch is one device now on a patient, as the technical timers see it.
@@ -277,10 +246,7 @@ func (s *Store) WatchedDevices(ctx context.Context, c DeviceCheck) ([]DeviceWatc
 			           WHERE st.patient_id = a.patient_id AND r.kind IN ('not_reporting', 'low_battery', 'clock_skew')
 			             AND jsonb_exists(st.state -> 'devices', d.id::text)))`,
 		c.Now, c.Missed, c.MinSilence, c.Battery, c.Ahead, kinds, every)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeviceWatch, error) {
+	list, err := collect("watched devices", rows, err, func(row pgx.CollectableRow) (DeviceWatch, error) {
 		var d DeviceWatch
 		var last *time.Time
 		err := row.Scan(&d.Patient, &d.Device, &d.Kind, &d.Since, &last, &d.Expected, &d.Battery, &d.ClockAhead)
@@ -288,7 +254,7 @@ func (s *Store) WatchedDevices(ctx context.Context, c DeviceCheck) ([]DeviceWatc
 		return d, err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: watched devices: %w", err)
+		return nil, nil, err
 	}
 	rules, err := s.RulesForPatients(ctx, patientsOf(list, func(d DeviceWatch) string { return d.Patient }))
 	return list, rules, err
@@ -312,14 +278,7 @@ func (s *Store) NEWS2UnderWay(ctx context.Context) ([]string, error) {
 		WHERE r.kind = 'news2' AND a.state <> 'resolved'
 		UNION
 		SELECT st.patient_id::text FROM alert_rule_states st JOIN alert_rules r ON r.id = st.rule_id WHERE r.kind = 'news2'`)
-	if err != nil {
-		return nil, fmt.Errorf("store: news2 under way: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: news2 under way: %w", err)
-	}
-	return ids, nil
+	return collect("news2 under way", rows, err, pgx.RowTo[string])
 }
 
 // patientsOf is each patient of a list, once, in order of first appearance.

@@ -63,14 +63,7 @@ func (s *Store) Users(ctx context.Context, role rpm.Role) ([]rpm.User, error) {
 		SELECT `+userColumns+` FROM users
 		WHERE $1 = '' OR $1 = ANY(roles)
 		ORDER BY display_name, username`, string(role))
-	if err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rpm.User, error) { return scanUser(row) })
-	if err != nil {
-		return nil, fmt.Errorf("store: users: %w", err)
-	}
-	return users, nil
+	return collect("users", rows, err, func(row pgx.CollectableRow) (rpm.User, error) { return scanUser(row) })
 }
 
 // SetUserDisabled disables or re-enables a user. A disabled user's sessions stop working at their

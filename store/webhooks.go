@@ -104,14 +104,7 @@ func scanWebhook(row pgx.CollectableRow) (Webhook, error) {
 // Webhooks lists every team's webhooks, oldest first within a team.
 func (s *Store) Webhooks(ctx context.Context) ([]Webhook, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM team_webhooks ORDER BY team_id, created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: webhooks: %w", err)
-	}
-	hooks, err := pgx.CollectRows(rows, scanWebhook)
-	if err != nil {
-		return nil, fmt.Errorf("store: webhooks: %w", err)
-	}
-	return hooks, nil
+	return collect("webhooks", rows, err, scanWebhook)
 }
 
 // SetWebhookEnabled switches a team's webhook on or off. Switching it off also gives up its
@@ -208,18 +201,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 		FROM due, team_webhooks w
 		WHERE d.id = due.id AND w.id = d.webhook_id
 		RETURNING d.id, d.webhook_id::text, w.url, w.secret, d.payload, d.attempts`, now, limit, lease)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	due, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DueDelivery, error) {
+	return collect("claim deliveries", rows, err, func(row pgx.CollectableRow) (DueDelivery, error) {
 		var d DueDelivery
 		err := row.Scan(&d.ID, &d.WebhookID, &d.URL, &d.Secret, &d.Payload, &d.Attempt)
 		return d, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim deliveries: %w", err)
-	}
-	return due, nil
 }
 
 // RecordDelivery records the outcome of an attempt at a claimed delivery. A delivery already

@@ -40,7 +40,7 @@ func newTestServer(t *testing.T, secure bool, trusted ...*net.IPNet) (*Server, *
 	st := storetest.New(t)
 	sessions := auth.NewSessions(st, auth.SessionConfig{Secure: secure}, log)
 	rp := auth.NewRelyingParty(auth.RelyingPartyConfig{Issuer: "https://login.invalid", ClientID: "vigil"})
-	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Log: log})
+	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Modules: assets.ImportMap(), Log: log})
 	return New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: log, Secure: secure, TrustedProxies: trusted}), &logs
 }
 

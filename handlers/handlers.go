@@ -32,6 +32,7 @@ type Handlers struct {
 	liveRecheck time.Duration
 	demo        *store.DemoHospital
 	assetURL    func(name string) string
+	modules     map[string]string
 	now         func() time.Time
 	log         *slog.Logger
 }
@@ -50,6 +51,8 @@ type Options struct {
 	Demo *store.DemoHospital
 	// AssetURL maps an asset name to its content-hashed URL.
 	AssetURL func(name string) string
+	// Modules maps each script module's plain URL to its content-hashed URL (the pages' import map).
+	Modules map[string]string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -58,7 +61,7 @@ type Options struct {
 // New returns the handlers over the store.
 func New(st *store.Store, opts Options) *Handlers {
 	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, hub: opts.Hub, alerts: opts.Alerts, demo: opts.Demo,
-		assetURL: opts.AssetURL, now: opts.Now, log: opts.Log}
+		assetURL: opts.AssetURL, modules: opts.Modules, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -83,11 +86,11 @@ func render(c echo.Context, status int, component templ.Component) error {
 }
 
 // PageContext is middleware that puts what every page's layout needs into the request's context:
-// asset URLs, the CSRF token, the signed-in user, demo mode.
+// asset URLs and the modules' import map, the CSRF token, the signed-in user, demo mode.
 func (h *Handlers) PageContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		p := views.Page{Asset: h.assetURL, Demo: h.demo != nil, Path: r.URL.Path}
+		p := views.Page{Asset: h.assetURL, Modules: h.modules, Demo: h.demo != nil, Path: r.URL.Path}
 		p.CSRFToken, _ = c.Get(auth.CSRFContextKey).(string)
 		if u, ok := auth.Viewer(c); ok {
 			p.Viewer = &views.Viewer{Name: u.DisplayName, Roles: u.Roles}

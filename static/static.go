@@ -1,5 +1,10 @@
 // Package static holds Vigil's stylesheets, scripts and vendored front-end libraries, embedded in
 // the binary, and serves them under content-hashed URLs that browsers may cache for a year.
+//
+// Vigil's own scripts are native ES modules under js/ that import each other by relative URL
+// ("./format.js"). Such an import names the plain URL, which is not served; the page's import map
+// (ImportMap) turns each plain URL into the hashed one, so every module is fetched by its content's
+// URL and a changed module is never taken from a cache.
 package static
 
 import (
@@ -15,7 +20,10 @@ import (
 	"time"
 )
 
-//go:embed css js vendor
+// files are the assets. js/live holds the live pages' modules; js/test and js/package.json are for
+// Node's test runner only and stay out of the binary.
+//
+//go:embed css js/live vendor
 var files embed.FS
 
 // Prefix is the URL path under which assets are served.
@@ -25,10 +33,15 @@ const Prefix = "/static/"
 // script, notes) stays private.
 var served = map[string]bool{".css": true, ".js": true, ".svg": true, ".png": true, ".woff2": true}
 
+// modules are the assets that are Vigil's own ES modules: the scripts under js/ (vendored
+// libraries are classic scripts).
+const modules = "js/"
+
 // Assets maps asset names (e.g. "css/vigil.css") to content-hashed URLs and serves them.
 type Assets struct {
-	byName   map[string]*asset // "css/vigil.css"
-	byHashed map[string]*asset // "css/vigil.0123456789.css"
+	byName    map[string]*asset // "css/vigil.css"
+	byHashed  map[string]*asset // "css/vigil.0123456789.css"
+	importMap map[string]string // "/static/js/live/format.js": "/static/js/live/format.0123456789.js"
 }
 
 type asset struct {
@@ -39,7 +52,7 @@ type asset struct {
 
 // New reads the embedded files and hashes them.
 func New() (*Assets, error) {
-	a := &Assets{byName: map[string]*asset{}, byHashed: map[string]*asset{}}
+	a := &Assets{byName: map[string]*asset{}, byHashed: map[string]*asset{}, importMap: map[string]string{}}
 	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !served[path.Ext(name)] {
 			return err
@@ -56,6 +69,9 @@ func New() (*Assets, error) {
 			body:        body,
 		}
 		a.byName[name], a.byHashed[as.hashedName] = as, as
+		if strings.HasPrefix(name, modules) && ext == ".js" {
+			a.importMap[Prefix+name] = Prefix + as.hashedName
+		}
 		return nil
 	})
 	return a, err
@@ -69,6 +85,11 @@ func (a *Assets) URL(name string) string {
 	}
 	return Prefix + name
 }
+
+// ImportMap maps the plain URL of each of Vigil's ES modules to its content-hashed URL: the
+// "imports" of the import map that a page loading the modules must carry before its first module
+// script. The map is shared; callers must not change it.
+func (a *Assets) ImportMap() map[string]string { return a.importMap }
 
 // ServeHTTP serves an asset by its hashed URL, cacheable for a year and never revalidated: a new
 // version has a new URL.

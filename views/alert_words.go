@@ -82,8 +82,8 @@ func withText(a rpm.Alert) string {
 }
 
 // alertFacts are the short facts a banner or list shows beside an alert's summary, in order: late,
-// recovered, who it is with, how far it escalated, and whether escalation is stuck. live.js's
-// bannerMeta says the same.
+// recovered, who it is with, how far it escalated, and whether escalation is stuck.
+// bannerMeta in static/js/live/format.js says the same.
 func alertFacts(a rpm.Alert) []string {
 	var out []string
 	if a.Late {

@@ -1203,8 +1203,8 @@ func alertFormFields(returnTo string) templ.Component {
 	})
 }
 
-// AlertBanner lists firing alerts at the top of the census and the patient view; static/js/live.js
-// keeps it current from the live stream (stable hooks: #alert-banner, [data-alert], button[data-ack]).
+// AlertBanner lists firing alerts at the top of the census and the patient view;
+// static/js/live/alerts.js keeps it current from the live stream (stable hooks: #alert-banner, [data-alert], button[data-ack]).
 // patientID and patientName are set on the patient view; canAct says whether the viewer may
 // acknowledge alerts that arrive live there.
 func AlertBanner(items []AlertItem, patientID, patientName string, canAct bool, now time.Time) templ.Component {

@@ -66,8 +66,8 @@ func lowBatteryCount(devices []DeviceBadge) int {
 	return n
 }
 
-// devicesJSON is what live.js needs to keep the devices badge true as time passes: each device's
-// id, last reading (ms since the epoch) and silence (ms).
+// devicesJSON is what static/js/live/census.js needs to keep the devices badge true as time
+// passes: each device's id, last reading (ms since the epoch) and silence (ms).
 func devicesJSON(devices []DeviceBadge) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -91,7 +91,7 @@ type CensusPage struct {
 	Firing []AlertItem
 }
 
-// Census shows the viewer's patients with their latest vitals, updated live by static/js/live.js.
+// Census shows the viewer's patients with their latest vitals, updated live by static/js/live/census.js.
 func Census(p CensusPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

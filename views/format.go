@@ -27,8 +27,8 @@ func date(t time.Time) string {
 // isoTime is the machine-readable form for <time datetime>.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// preciseTime is an instant to the nanosecond, as the live stream sends it: what live.js sorts
-// the readings table by (isoTime drops the fraction of the second).
+// preciseTime is an instant to the nanosecond, as the live stream sends it: what
+// static/js/live/patient.js sorts the readings table by (isoTime drops the fraction of the second).
 func preciseTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // metricName is the clinician's name for a code; plainName the patient's.

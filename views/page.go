@@ -1,10 +1,13 @@
 // Package views holds Vigil's HTML as typed templ components. Views do no I/O: handlers load what a
 // page shows and pass it in as typed parameters; only cross-cutting values (asset URLs, the CSRF
-// token, the signed-in user, demo mode) travel in the context, set once per request.
+// token, the signed-in user, demo mode, and templ's CSP nonce) travel in the context, set once per
+// request.
 package views
 
 import (
 	"context"
+
+	"github.com/a-h/templ"
 
 	"github.com/vigil-rpm/vigil/rpm"
 )
@@ -13,6 +16,10 @@ import (
 type Page struct {
 	// Asset maps an asset name ("css/vigil.css") to its content-hashed URL.
 	Asset func(name string) string
+	// Modules maps the plain URL of each script module to its content-hashed URL; the layout
+	// publishes it as the page's import map, so the modules' imports of each other load the
+	// hashed files. The map's script element carries the request's CSP nonce (templ.WithNonce).
+	Modules map[string]string
 	// CSRFToken is exposed in a meta tag for scripts that change state.
 	CSRFToken string
 	// Demo marks a demo instance, shown on every page.
@@ -57,6 +64,21 @@ func page(ctx context.Context) Page {
 }
 
 func asset(ctx context.Context, name string) string { return page(ctx).Asset(name) }
+
+// importMap is a page's import map (https://html.spec.whatwg.org/#import-maps).
+type importMap struct {
+	Imports map[string]string `json:"imports"`
+}
+
+// moduleMap is the import map of the page's modules, rendered as an inline script that carries
+// the request's CSP nonce.
+func moduleMap(ctx context.Context) templ.Component {
+	m := importMap{Imports: page(ctx).Modules}
+	if m.Imports == nil {
+		m.Imports = map[string]string{}
+	}
+	return templ.JSONScript("", m).WithType("importmap")
+}
 
 // navItem is one entry of the main navigation, shown to viewers holding Role ("" for everyone).
 type navItem struct {

@@ -1152,8 +1152,8 @@ func alertHistory(p PatientPage) templ.Component {
 	})
 }
 
-// charts are the live charts of each measure the patient has readings of (static/js/live.js draws
-// them from /api/v1/patients/{id}/series).
+// charts are the live charts of each measure the patient has readings of (static/js/live/charts.js
+// draws them from /api/v1/patients/{id}/series).
 func charts(patientID string, latest []rpm.Reading, now time.Time) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -1287,8 +1287,8 @@ func charts(patientID string, latest []rpm.Reading, now time.Time) templ.Compone
 }
 
 // readingHistory is the "Last 7 days" table, newest first. Each row names its reading — the device
-// and the device's id of it — and its precise time, so that live.js adds a reading from a live
-// frame only if it is not shown yet, in its place.
+// and the device's id of it — and its precise time, so that static/js/live/patient.js adds a reading
+// from a live frame only if it is not shown yet, in its place.
 func readingHistory(history []rpm.Reading, plain bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -47,6 +47,32 @@ func TestLayoutCarriesThePageContext(t *testing.T) {
 	}
 }
 
+// TestLayoutLoadsTheLiveModules: a signed-in viewer's pages publish the modules' import map in an
+// inline script that carries the request's CSP nonce, before the entry module, which is loaded by
+// its hashed URL; a visitor's pages load no module.
+func TestLayoutLoadsTheLiveModules(t *testing.T) {
+	modules := map[string]string{"/static/js/live/format.js": "/static/js/live/format.0123456789.js"}
+	ctx := templ.WithNonce(WithPage(context.Background(), Page{
+		Asset:   func(name string) string { return "/static/hashed/" + name },
+		Modules: modules,
+		Viewer:  &Viewer{Name: "Jisoo Kim", Roles: []rpm.Role{rpm.RoleClinician}},
+	}), "n0nce")
+	html := renderString(t, ctx, Landing(LandingPage{}))
+	importMap := `<script type="importmap" nonce="n0nce">{"imports":{"/static/js/live/format.js":"/static/js/live/format.0123456789.js"}}`
+	entry := `<script type="module" src="/static/hashed/js/live/main.js"></script>`
+	at, entryAt := strings.Index(html, importMap), strings.Index(html, entry)
+	if at < 0 || entryAt < 0 || entryAt < at {
+		t.Errorf("the page lacks the import map with the nonce, then the entry module:\n%s", html)
+	}
+	if strings.Count(html, "<script") != strings.Count(html, "<script src=")+2 {
+		t.Errorf("an inline script other than the import map:\n%s", html)
+	}
+	visitor := renderString(t, WithPage(context.Background(), Page{Modules: modules}), Landing(LandingPage{}))
+	if strings.Contains(visitor, "importmap") || strings.Contains(visitor, `type="module"`) {
+		t.Error("a visitor's page loads the live modules")
+	}
+}
+
 func TestErrorPageEscapes(t *testing.T) {
 	html := renderString(t, context.Background(), ErrorPage("Oops", `<script>alert(1)</script>`, "req-1"))
 	if strings.Contains(html, "<script>alert") || !strings.Contains(html, "req-1") {
@@ -55,7 +81,7 @@ func TestErrorPageEscapes(t *testing.T) {
 }
 
 // TestReadingHistoryRowsNameTheirReading: each row of the "Last 7 days" table names its reading —
-// the device and the device's id of it, escaped — and its precise time, which live.js uses to
+// the device and the device's id of it, escaped — and its precise time, which the live modules use to
 // never show a reading that arrives in a live frame twice.
 func TestReadingHistoryRowsNameTheirReading(t *testing.T) {
 	at := time.Date(2026, 11, 21, 10, 0, 0, 123456000, time.UTC)

@@ -82,7 +82,7 @@ func newIntakeFixtureAt(t *testing.T, url string, opts ingest.Options) *intakeFi
 	t.Cleanup(func() { stop(); <-done })
 	assets, _ := static.New()
 	sessions := auth.NewSessions(st, auth.SessionConfig{}, opts.Log)
-	h := handlers.New(st, handlers.Options{Sessions: sessions, Intake: intake, AssetURL: assets.URL, Log: opts.Log,
+	h := handlers.New(st, handlers.Options{Sessions: sessions, Intake: intake, AssetURL: assets.URL, Modules: assets.ImportMap(), Log: opts.Log,
 		RelyingParty: auth.NewRelyingParty(auth.RelyingPartyConfig{Issuer: "https://login.invalid"})})
 	f.srv = httptest.NewServer(New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: opts.Log}).Handler())
 	t.Cleanup(f.srv.Close)

@@ -2,12 +2,14 @@ package web
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -106,17 +108,32 @@ func routeOf(c echo.Context) string {
 	return route
 }
 
-// contentSecurityPolicy allows only Vigil's own scripts, styles and connections.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+// contentSecurityPolicy allows only Vigil's own scripts, styles and connections, and the inline
+// scripts that carry the response's nonce: the page's import map, which makes the script modules
+// load their content-hashed URLs (static.Assets.ImportMap).
+func contentSecurityPolicy(nonce string) string {
+	return "default-src 'self'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+}
+
+// newNonce returns a fresh CSP nonce: 128 random bits, base64.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.StdEncoding.EncodeToString(b[:])
+}
 
 // securityHeaders sets the headers that keep pages from being framed, sniffed or leaking referrers,
-// and HSTS when Vigil is served over HTTPS.
+// and HSTS when Vigil is served over HTTPS. Each response gets its own CSP nonce, which the views
+// find in the request's context (templ.WithNonce) and put on the inline scripts they render.
 func securityHeaders(secure bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			nonce := newNonce()
+			r := c.Request()
+			c.SetRequest(r.WithContext(templ.WithNonce(r.Context(), nonce)))
 			h := c.Response().Header()
-			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("Content-Security-Policy", contentSecurityPolicy(nonce))
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("X-Frame-Options", "DENY")

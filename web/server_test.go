@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/vigil-rpm/vigil/auth"
@@ -38,7 +40,7 @@ func newTestServer(t *testing.T, secure bool, trusted ...*net.IPNet) (*Server, *
 	st := storetest.New(t)
 	sessions := auth.NewSessions(st, auth.SessionConfig{Secure: secure}, log)
 	rp := auth.NewRelyingParty(auth.RelyingPartyConfig{Issuer: "https://login.invalid", ClientID: "vigil"})
-	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Log: log})
+	h := handlers.New(st, handlers.Options{Sessions: sessions, RelyingParty: rp, AssetURL: assets.URL, Modules: assets.ImportMap(), Log: log})
 	return New(Config{Handlers: h, Sessions: sessions, Assets: assets, Log: log, Secure: secure, TrustedProxies: trusted}), &logs
 }
 
@@ -128,6 +130,30 @@ func TestSecurityHeaders(t *testing.T) {
 		if hsts := h.Get("Strict-Transport-Security"); (hsts != "") != secure {
 			t.Errorf("secure=%v: HSTS = %q", secure, hsts)
 		}
+	}
+}
+
+// TestEachResponseHasItsOwnCSPNonce: the CSP allows inline script only with a nonce that is new
+// for every response, and the views find that nonce in the request's context.
+func TestEachResponseHasItsOwnCSPNonce(t *testing.T) {
+	s, _ := newTestServer(t, false)
+	s.echo.GET("/nonce", func(c echo.Context) error { return c.String(http.StatusOK, templ.GetNonce(c.Request().Context())) })
+	nonce := regexp.MustCompile(`script-src 'self' 'nonce-([A-Za-z0-9+/]{22}==)';`)
+	seen := map[string]bool{}
+	for range 3 {
+		rec := get(s, "/nonce")
+		csp := rec.Header().Get("Content-Security-Policy")
+		m := nonce.FindStringSubmatch(csp)
+		if m == nil || strings.Contains(csp, "unsafe") {
+			t.Fatalf("CSP %q: want script-src 'self' and one nonce, nothing unsafe", csp)
+		}
+		if rec.Body.String() != m[1] {
+			t.Errorf("the views got nonce %q, the CSP says %q", rec.Body.String(), m[1])
+		}
+		if seen[m[1]] {
+			t.Errorf("nonce %q used twice", m[1])
+		}
+		seen[m[1]] = true
 	}
 }
 

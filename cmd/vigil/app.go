@@ -107,7 +107,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	h := handlers.New(st, handlers.Options{
 		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Alerts: engine,
 		LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
-		AssetURL: assets.URL, Log: opts.Log,
+		AssetURL: assets.URL, Modules: assets.ImportMap(), Log: opts.Log,
 	})
 	server := web.New(web.Config{
 		Handlers: h, Sessions: sessions, Provider: op, Assets: assets, Log: opts.Log, Registry: registry,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/store"
@@ -30,7 +31,7 @@ type Handlers struct {
 	alerts   *watch.Engine
 	// liveRecheck is how often a live connection's access is checked again.
 	liveRecheck time.Duration
-	demo        *store.DemoHospital
+	demo        *demo.Hospital
 	assetURL    func(name string) string
 	now         func() time.Time
 	log         *slog.Logger
@@ -47,7 +48,7 @@ type Options struct {
 	// LiveRecheck is how often live connections re-apply the access policy (default 30 s).
 	LiveRecheck time.Duration
 	// Demo is the demo hospital on a demo instance, nil otherwise.
-	Demo *store.DemoHospital
+	Demo *demo.Hospital
 	// AssetURL maps an asset name to its content-hashed URL.
 	AssetURL func(name string) string
 	// Now is the clock; nil means time.Now.

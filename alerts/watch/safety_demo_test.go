@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -72,7 +73,7 @@ func (s *simulated) measure(t time.Duration, start time.Time) ([]wireReading, ma
 func seedDemoCohort(t *testing.T, conn *pgx.Conn, st *store.Store, start time.Time, span time.Duration) *cohort {
 	t.Helper()
 	ctx := context.Background()
-	if err := st.SeedDemo(ctx, store.Demo, "http://replay.invalid/oidc", start); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://replay.invalid/oidc", start); err != nil {
 		t.Fatal(err)
 	}
 	devices, err := st.DemoDevices(ctx)

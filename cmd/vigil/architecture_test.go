@@ -23,14 +23,14 @@ const module = "github.com/vigil-rpm/vigil"
 var allowedImports = map[string][]string{
 	"cmd/vigil":        {"*"},
 	"web":              {"handlers", "auth", "static", "rpm"},
-	"handlers":         {"ingest", "live", "auth", "alerts", "alerts/watch", "fhir", "views", "store", "rpm"},
+	"handlers":         {"ingest", "live", "auth", "alerts", "alerts/watch", "fhir", "views", "store", "demo", "rpm"},
 	"views":            {"rpm"},
 	"static":           {},
 	"alerts":           {"rpm"},
 	"alerts/watch":     {"alerts", "store", "rpm"},
 	"migrations":       {},
 	"rpm":              {},
-	"store":            {"rpm", "migrations"},
+	"store":            {"rpm", "migrations", "demo"},
 	"store/pgcluster":  {},
 	"store/storetest":  {"store", "store/pgcluster", "rpm", "migrations"},
 	"auth":             {"rpm", "store"},
@@ -39,6 +39,7 @@ var allowedImports = map[string][]string{
 	"ingest/devicesim": {"rpm"},
 	"live":             {"alerts", "rpm", "store"},
 	"fhir":             {"rpm"},
+	"demo":             {"rpm"},
 }
 
 // sqlDriver may be imported only under store/: SQL never leaves it.

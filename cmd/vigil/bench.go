@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/pgcluster"
@@ -309,13 +310,13 @@ func startBench(ctx context.Context, opts benchOptions, databaseURL string, clus
 	}
 	base := "http://" + ln.Addr().String()
 	h := newBenchHospital(opts.Size)
-	opts.progress("migrating and seeding %d patients in %d care teams", len(h.Patients)-len(store.Demo.Patients), len(h.teams))
-	if err := prepareBenchDatabase(ctx, databaseURL, base, h.DemoHospital); err != nil {
+	opts.progress("migrating and seeding %d patients in %d care teams", len(h.Patients)-len(demo.New().Patients), len(h.teams))
+	if err := prepareBenchDatabase(ctx, databaseURL, base, h.Hospital); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
-		BuiltinProvider: true, Demo: &h.DemoHospital, Log: opts.Log,
+		BuiltinProvider: true, Demo: &h.Hospital, Log: opts.Log,
 		Intake: ingest.Options{RatePerSecond: benchDeviceRate, Burst: benchDeviceRate}})
 	if err != nil {
 		ln.Close()
@@ -336,7 +337,7 @@ func startBench(ctx context.Context, opts benchOptions, databaseURL string, clus
 func (b *benchRun) stop() { b.stopApp() }
 
 // prepareBenchDatabase migrates and seeds the bench hospital.
-func prepareBenchDatabase(ctx context.Context, databaseURL, baseURL string, h store.DemoHospital) error {
+func prepareBenchDatabase(ctx context.Context, databaseURL, baseURL string, h demo.Hospital) error {
 	st, err := store.Open(ctx, databaseURL)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ const module = "github.com/vigil-rpm/vigil"
 // to speak in it. "*" means any.
 var allowedImports = map[string][]string{
 	"cmd/vigil":        {"*"},
+	"cmd/vigil/bench":  {"demo", "store", "store/pgcluster", "rpm"},
 	"web":              {"handlers", "auth", "static", "rpm"},
 	"handlers":         {"ingest", "live", "auth", "alerts", "alerts/watch", "fhir", "views", "store", "demo", "rpm"},
 	"views":            {"rpm"},

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -27,11 +27,11 @@ const (
 // that Go supports).
 const clockTicks = 100
 
-// cpuShare is the CPU used during one phase, in cores busy on average (CPU seconds ÷ wall
+// CPUShare is the CPU used during one phase, in cores busy on average (CPU seconds ÷ wall
 // seconds). The bench process's CPU time (getrusage) is split between Vigil and the load
 // generators by the share of CPU-profile samples carrying the load generators' label; PostgreSQL's
 // is summed from /proc over the server's processes (-1 when the database is not ours).
-type cpuShare struct {
+type CPUShare struct {
 	Phase          string  `json:"phase"`
 	Wall           float64 `json:"wall_seconds"`
 	Vigil          float64 `json:"vigil_cores"`
@@ -62,13 +62,13 @@ func (b *benchRun) startCPU(phase, save string) (*cpuMeter, error) {
 	return m, nil
 }
 
-func (m *cpuMeter) stop() cpuShare {
+func (m *cpuMeter) stop() CPUShare {
 	if m.profiled {
 		pprof.StopCPUProfile()
 	}
 	wall := time.Since(m.started)
 	used := processCPU() - m.process
-	share := cpuShare{Phase: m.phase, Wall: wall.Seconds(), PostgreSQL: -1}
+	share := CPUShare{Phase: m.phase, Wall: wall.Seconds(), PostgreSQL: -1}
 	load := 0.0
 	if m.profiled {
 		load, _ = labelledShare(m.profile.Bytes(), loadLabel, loadLabelValue)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ type benchTeam struct {
 	patients   []int
 }
 
-func newBenchHospital(sz benchSize) benchHospital {
+func newBenchHospital(sz size) benchHospital {
 	h := benchHospital{Hospital: demo.New(), patients: sz.Devices}
 	demoTeams := len(h.Teams)
 	nTeams := (sz.Devices + sz.TeamSize - 1) / sz.TeamSize
@@ -122,7 +122,7 @@ func (b *benchRun) provision(ctx context.Context) error {
 			if i == b.hospital.patients {
 				kind, serial, patient = rpm.KindGlucometer, "BENCH-GLUCO", 0
 			}
-			team := b.hospital.teams[patient/b.opts.Size.TeamSize]
+			team := b.hospital.teams[patient/b.size.TeamSize]
 			d, err := b.provisionDevice(gctx, admin, b.clinicians[team.clinicians[0]], serial, kind, b.patientIDs[patient])
 			if i == b.hospital.patients {
 				b.glucometer = d

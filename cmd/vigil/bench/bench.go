@@ -14,12 +14,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/store"
@@ -255,22 +255,18 @@ func (b *benchRun) describe(ctx context.Context, res *Result) {
 // machine describes the computer the bench runs on.
 func machine() map[string]string {
 	m := map[string]string{"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "cpus": fmt.Sprint(runtime.NumCPU())}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m["cpu"] = strings.TrimSpace(v)
-				break
-			}
-		}
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return m
 	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		line, _, _ := strings.Cut(string(b), "\n")
-		if _, v, ok := strings.Cut(line, ":"); ok {
-			m["memory"] = strings.TrimSpace(v)
-		}
+	if cpus, err := fs.CPUInfo(); err == nil && len(cpus) > 0 && cpus[0].ModelName != "" {
+		m["cpu"] = cpus[0].ModelName
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m["load_average_at_start"] = strings.TrimSpace(string(b))
+	if mem, err := fs.Meminfo(); err == nil && mem.MemTotal != nil {
+		m["memory"] = fmt.Sprintf("%d kB", *mem.MemTotal)
+	}
+	if load, err := fs.LoadAvg(); err == nil {
+		m["load_average_at_start"] = fmt.Sprintf("%.2f %.2f %.2f", load.Load1, load.Load5, load.Load15)
 	}
 	return m
 }

@@ -14,10 +14,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -159,17 +159,15 @@ func maskedText(payload []byte) []byte {
 
 // residentKiB is this process's resident set size.
 func residentKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+	self, err := procfs.Self()
 	if err != nil {
 		return 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb
-		}
+	status, err := self.NewStatus()
+	if err != nil {
+		return 0
 	}
-	return 0
+	return int64(status.VmRSS / 1024)
 }
 
 // holdersBatch is how many client sockets one holder process keeps open.

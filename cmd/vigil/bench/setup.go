@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -176,13 +177,13 @@ func (b *benchRun) signIn(ctx context.Context, username string) (*benchClient, e
 	}
 	action := loginURL
 	if m := formAction.FindStringSubmatch(tag); m != nil {
-		if action, err = loginURL.Parse(htmlUnescape(m[1])); err != nil {
+		if action, err = loginURL.Parse(html.UnescapeString(m[1])); err != nil {
 			return nil, err
 		}
 	}
 	form := url.Values{"username": {username}, "password": {demo.Password}}
 	for _, h := range hiddenPair.FindAllStringSubmatch(page, -1) {
-		form.Set(h[1], htmlUnescape(h[2]))
+		form.Set(h[1], html.UnescapeString(h[2]))
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -198,10 +199,6 @@ func (b *benchRun) signIn(ctx context.Context, username string) (*benchClient, e
 	}
 	c.csrf = string(t[1])
 	return c, nil
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
 func (c *benchClient) get(ctx context.Context, path string) (*url.URL, string, error) {

@@ -25,7 +25,7 @@ intake throughput, acknowledgement latency, reading → screen and alert → scr
 dashboards connected, memory per idle WebSocket, and the 30-day chart. It prints a table and, with
 --out, writes it as JSON. The load generators run in this process; the CPU they use is reported
 apart from Vigil's and PostgreSQL's. --quick is a reduced run (under a minute).
-The full run takes about 5 minutes and writes a few GB of WAL.
+The full run takes about 9 minutes on 2 cores and writes a few GB of WAL.
 `
 
 // benchShutdownTimeout is how long the bench's Vigil may finish requests in flight when a run ends.

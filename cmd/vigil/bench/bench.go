@@ -57,7 +57,7 @@ const deviceRate = 1000
 
 // Options are one run's settings. Start is required.
 type Options struct {
-	Quick       bool   // a reduced run, under a minute; else the full run, about 5 minutes
+	Quick       bool   // a reduced run, under a minute; else the full run, about 9 minutes on 2 cores
 	DatabaseURL string // an empty database to use; if empty, a private PostgreSQL is started
 	CPUProfile  string // where to write a CPU profile of the intake phase, if set
 	PGStats     bool   // private PostgreSQL only: load pg_stat_statements and print the top statements at the end

@@ -51,9 +51,6 @@ func NewRelyingParty(cfg RelyingPartyConfig) *RelyingParty {
 	return &RelyingParty{cfg: cfg}
 }
 
-// Issuer is the provider's issuer URL: users are keyed by it and their subject.
-func (rp *RelyingParty) Issuer() string { return rp.cfg.Issuer }
-
 func (rp *RelyingParty) withClient(ctx context.Context) context.Context {
 	if rp.cfg.HTTPClient != nil {
 		return oidc.ClientContext(ctx, rp.cfg.HTTPClient)

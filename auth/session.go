@@ -67,9 +67,6 @@ func NewSessions(st *store.Store, cfg SessionConfig, log *slog.Logger) *Sessions
 	return &Sessions{sm: sm, users: st, log: log}
 }
 
-// CookieName is the session cookie's name.
-func (s *Sessions) CookieName() string { return s.sm.Cookie.Name }
-
 const viewerKey = "vigil.viewer"
 
 // Middleware loads the session of every request and, if someone is signed in, their current user

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
 	"github.com/vigil-rpm/vigil/store"
@@ -30,7 +31,7 @@ type Handlers struct {
 	alerts   *watch.Engine
 	// liveRecheck is how often a live connection's access is checked again.
 	liveRecheck time.Duration
-	demo        *store.DemoHospital
+	demo        *demo.Hospital
 	assetURL    func(name string) string
 	modules     map[string]string
 	now         func() time.Time
@@ -48,7 +49,7 @@ type Options struct {
 	// LiveRecheck is how often live connections re-apply the access policy (default 30 s).
 	LiveRecheck time.Duration
 	// Demo is the demo hospital on a demo instance, nil otherwise.
-	Demo *store.DemoHospital
+	Demo *demo.Hospital
 	// AssetURL maps an asset name to its content-hashed URL.
 	AssetURL func(name string) string
 	// Modules maps each script module's plain URL to its content-hashed URL (the pages' import map).

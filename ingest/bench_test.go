@@ -12,8 +12,8 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
-	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkAccept(b *testing.B) {
 func benchmarkAccept(b *testing.B, withAlerts bool) {
 	ctx := context.Background()
 	st := storetest.New(b)
-	if err := st.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	clinicians, _ := st.Users(ctx, rpm.RoleClinician)

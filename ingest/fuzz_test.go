@@ -30,7 +30,7 @@ func FuzzPayload(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	r := rules{now: now, skew: 2 * time.Minute, horizon: 30 * 24 * time.Hour}
+	win := timeWindow{now: now, skew: 2 * time.Minute, horizon: 30 * 24 * time.Hour}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := decodePayload(body)
 		if err != nil {
@@ -41,7 +41,7 @@ func FuzzPayload(f *testing.F) {
 		}
 		decodeStatus(p.Status, "d", now)
 		for _, raw := range p.Readings {
-			_, reading, rej := validate(raw, "d", r)
+			_, reading, rej := validate(raw, "d", win)
 			if rej != nil {
 				if !knownReasons[rej.Reason] || rej.Message == "" {
 					t.Fatalf("unknown rejection %+v", rej)
@@ -49,7 +49,7 @@ func FuzzPayload(f *testing.F) {
 				continue
 			}
 			unit, ok := rpm.CanonicalUnit(reading.Code)
-			if !ok || reading.Unit != unit || reading.DeviceReadingID == "" || reading.EffectiveAt.After(now.Add(r.skew)) {
+			if !ok || reading.Unit != unit || reading.DeviceReadingID == "" || reading.EffectiveAt.After(now.Add(win.skew)) {
 				t.Fatalf("accepted a reading that is not canonical: %+v", reading)
 			}
 			if _, again := rpm.Normalize(reading.Code, reading.Unit, reading.Value); again != nil {

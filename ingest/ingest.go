@@ -169,9 +169,9 @@ func (s *Service) AcceptWithToken(ctx context.Context, deviceID string, tokenHas
 	ids := make([]string, 0, len(p.Readings)) // the id of each entry of jb.readings
 	index := make([]int, 0, len(p.Readings))  // its place in the request
 	var newest time.Time
-	r := rules{now: now, skew: s.opts.ClockSkew, horizon: s.opts.Horizon, newest: &newest}
+	win := timeWindow{now: now, skew: s.opts.ClockSkew, horizon: s.opts.Horizon, newest: &newest}
 	for i, raw := range p.Readings {
-		id, reading, rej := validate(raw, deviceID, r)
+		id, reading, rej := validate(raw, deviceID, win)
 		if rej != nil {
 			res.Rejected = append(res.Rejected, Rejection{Index: i, ID: id, Reason: rej.Reason, Message: rej.Message})
 			if len(jb.rejected) < maxStoredRejections {

@@ -96,8 +96,9 @@ func describeJSONError(err error) string {
 	return "not the expected JSON object"
 }
 
-// rules are the time checks of validation.
-type rules struct {
+// timeWindow is when a reading may have been taken to be accepted: from horizon before now to
+// skew after it.
+type timeWindow struct {
 	now     time.Time
 	skew    time.Duration // how far in the future a device clock may run
 	horizon time.Duration // how old a reading may be
@@ -106,7 +107,7 @@ type rules struct {
 
 // validate checks one reading and normalises it into Vigil's canonical code and unit. It returns
 // the reading's id as sent (for the answer) and either the reading or why it was refused.
-func validate(raw json.RawMessage, deviceID string, r rules) (string, rpm.Reading, *rpm.Rejection) {
+func validate(raw json.RawMessage, deviceID string, win timeWindow) (string, rpm.Reading, *rpm.Rejection) {
 	var w wireReading
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -129,21 +130,21 @@ func validate(raw json.RawMessage, deviceID string, r rules) (string, rpm.Readin
 		return id, rpm.Reading{}, rej
 	}
 	at, err := time.Parse(time.RFC3339Nano, *w.At)
-	if err == nil && r.newest != nil && at.After(*r.newest) {
-		*r.newest = at
+	if err == nil && win.newest != nil && at.After(*win.newest) {
+		*win.newest = at
 	}
 	switch {
 	case err != nil:
 		return id, rpm.Reading{}, &rpm.Rejection{Reason: rpm.ReasonBadTime, Field: "at", Message: "The time must be RFC 3339, e.g. 2026-11-21T10:00:00Z."}
-	case at.After(r.now.Add(r.skew)):
+	case at.After(win.now.Add(win.skew)):
 		return id, rpm.Reading{}, &rpm.Rejection{Reason: rpm.ReasonFutureTime, Field: "at",
-			Message: fmt.Sprintf("The time is more than %s ahead of Vigil's clock; check the device clock.", r.skew)}
-	case at.Before(r.now.Add(-r.horizon)):
+			Message: fmt.Sprintf("The time is more than %s ahead of Vigil's clock; check the device clock.", win.skew)}
+	case at.Before(win.now.Add(-win.horizon)):
 		return id, rpm.Reading{}, &rpm.Rejection{Reason: rpm.ReasonTooOld, Field: "at",
-			Message: fmt.Sprintf("The reading is older than %s and is no longer accepted.", r.horizon)}
+			Message: fmt.Sprintf("The reading is older than %s and is no longer accepted.", win.horizon)}
 	}
 	reading.DeviceID, reading.DeviceReadingID = deviceID, id
-	reading.EffectiveAt, reading.ReceivedAt = at.UTC().Truncate(time.Microsecond), r.now
+	reading.EffectiveAt, reading.ReceivedAt = at.UTC().Truncate(time.Microsecond), win.now
 	return id, reading, nil
 }
 

@@ -1,7 +1,13 @@
-// Package live streams readings (and, later, alerts) to clinicians' dashboards: one hub keyed by
-// patient, subscriptions that only ever hold patients the caller has authorised, bounded queues,
-// and publishers that never block — a dashboard that cannot keep up is dropped and catches up from
-// the database when it reconnects.
+// Package live streams what happens to patients to the clinicians' dashboards that watch them.
+//
+// A Frame is one message of the live stream (API.md): a patient's new readings, an alert's
+// change, the patient's current NEWS2, or an error. The Hub, keyed by patient, delivers frames to
+// subscriptions that only ever hold patients the caller has authorised; each has a bounded queue,
+// and publishers never block — a dashboard that cannot keep up is dropped and catches up from the
+// database when it reconnects. The Relay feeds the hub on every instance: readings this instance
+// stored, at once; readings other instances stored, read back from the database when a Bus notice
+// (PGBus: PostgreSQL LISTEN/NOTIFY) announces them; each followed by the patient's new NEWS2; and
+// every committed alert change, from the store's alert notifications.
 package live
 
 import (

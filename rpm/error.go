@@ -1,7 +1,5 @@
 package rpm
 
-import "errors"
-
 // ErrorCode classifies a failure for the caller: the HTTP layer maps it to a status.
 type ErrorCode string
 
@@ -34,11 +32,3 @@ func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Unwrap returns the internal cause.
 func (e *Error) Unwrap() error { return e.Cause }
-
-// ErrorCodeOf returns the code of the first *Error in err's chain, EInternal if there is none.
-func ErrorCodeOf(err error) ErrorCode {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Code
-	}
-	return EInternal
-}

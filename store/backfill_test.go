@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
-	"github.com/vigil-rpm/vigil/store"
 )
 
 // TestBackfillReadings: a backfill stores each reading for the patient its device was on at the
@@ -19,10 +19,10 @@ import (
 func TestBackfillReadings(t *testing.T) {
 	ctx := context.Background()
 	s, conn := openFresh(t)
-	if err := s.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := s.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	patients, err := s.DemoPatientIDs(ctx, store.Demo)
+	patients, err := s.DemoPatientIDs(ctx, demo.New())
 	if err != nil || len(patients) < 2 {
 		t.Fatal("demo patients", err)
 	}

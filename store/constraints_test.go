@@ -7,14 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vigil-rpm/vigil/store"
+	"github.com/vigil-rpm/vigil/demo"
 )
 
 // seeded returns a connection to a fresh database holding the demo hospital.
 func seeded(t *testing.T) *pgx.Conn {
 	t.Helper()
 	s, conn := openFresh(t)
-	if err := s.SeedDemo(context.Background(), store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := s.SeedDemo(context.Background(), demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return conn

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
@@ -76,7 +77,7 @@ func (s *Store) PatientDevices(ctx context.Context, patientID string) ([]rpm.Dev
 
 // DemoPatientIDs lists the ids of the demo hospital's patients present in the database, by MRN:
 // the only patients load-test devices may be put on.
-func (s *Store) DemoPatientIDs(ctx context.Context, h DemoHospital) ([]string, error) {
+func (s *Store) DemoPatientIDs(ctx context.Context, h demo.Hospital) ([]string, error) {
 	mrns := make([]string, len(h.Patients))
 	for i, p := range h.Patients {
 		mrns[i] = p.MRN

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
@@ -18,10 +19,10 @@ import (
 func demoWithPatient(t testing.TB, s *store.Store) string {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := s.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := s.DemoPatientIDs(ctx, store.Demo)
+	ids, err := s.DemoPatientIDs(ctx, demo.New())
 	if err != nil || len(ids) == 0 {
 		t.Fatal("no patients", err)
 	}
@@ -193,7 +194,7 @@ func TestNEWS2InputsForManyPatients(t *testing.T) {
 	ctx := context.Background()
 	s, conn := openFresh(t)
 	patient := demoWithPatient(t, s)
-	ids, _ := s.DemoPatientIDs(ctx, store.Demo)
+	ids, _ := s.DemoPatientIDs(ctx, demo.New())
 	other := ids[1]
 	var kim string
 	if err := conn.QueryRow(ctx, `SELECT id::text FROM users WHERE username = 'nurse.kim'`).Scan(&kim); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
@@ -16,8 +17,8 @@ const demoSeedLock = 0x56494749 // "VIGI"
 // SeedDemo writes the demo hospital h, with its users under the given OpenID issuer. It is
 // idempotent: it updates what is there and adds only what is missing, so running it again — also
 // with another issuer, for a demo on another address — duplicates nothing. Shares run from now;
-// device assignments from DemoHistory before now, so the demo can store that much history.
-func (s *Store) SeedDemo(ctx context.Context, h DemoHospital, issuer string, now time.Time) error {
+// device assignments from demo.History before now, so the demo can store that much history.
+func (s *Store) SeedDemo(ctx context.Context, h demo.Hospital, issuer string, now time.Time) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, demoSeedLock); err != nil {
 			return err
@@ -48,10 +49,10 @@ type demoSeed struct {
 	userIDs, teamIDs, patientIDs map[string]string // username / team name / MRN → id
 }
 
-func (d *demoSeed) users(ctx context.Context, users []DemoUser, issuer string) error {
+func (d *demoSeed) users(ctx context.Context, users []demo.User, issuer string) error {
 	if _, err := d.tx.Exec(ctx, `
 		UPDATE users SET issuer = $1, updated_at = now()
-		WHERE starts_with(subject, $2) AND issuer <> $1`, issuer, demoSubjectPrefix); err != nil {
+		WHERE starts_with(subject, $2) AND issuer <> $1`, issuer, demo.SubjectPrefix); err != nil {
 		return err
 	}
 	for _, u := range users {
@@ -63,7 +64,7 @@ func (d *demoSeed) users(ctx context.Context, users []DemoUser, issuer string) e
 			SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
 			    roles = EXCLUDED.roles, disabled_at = NULL, updated_at = now()
 			RETURNING id`,
-			issuer, DemoSubject(u.Username), u.Username, u.DisplayName, roleNames(u.Roles)).Scan(&id)
+			issuer, demo.Subject(u.Username), u.Username, u.DisplayName, roleNames(u.Roles)).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -72,7 +73,7 @@ func (d *demoSeed) users(ctx context.Context, users []DemoUser, issuer string) e
 	return nil
 }
 
-func (d *demoSeed) teams(ctx context.Context, teams []DemoTeam) error {
+func (d *demoSeed) teams(ctx context.Context, teams []demo.Team) error {
 	for _, t := range teams {
 		var id string
 		err := d.tx.QueryRow(ctx, `
@@ -95,7 +96,7 @@ func (d *demoSeed) teams(ctx context.Context, teams []DemoTeam) error {
 	return nil
 }
 
-func (d *demoSeed) patient(ctx context.Context, p DemoPatient, now time.Time) error {
+func (d *demoSeed) patient(ctx context.Context, p demo.Patient, now time.Time) error {
 	var userID *string
 	if p.Username != "" {
 		id := d.userIDs[p.Username]
@@ -129,7 +130,7 @@ func (d *demoSeed) patient(ctx context.Context, p DemoPatient, now time.Time) er
 }
 
 // usualState records, once, the demo patient's usual state from their care plan — on room air,
-// alert — as standing NEWS2 entries from DemoHistory before now, so their NEWS2 counts all seven
+// alert — as standing NEWS2 entries from demo.History before now, so their NEWS2 counts all seven
 // parameters (a clinician's fresh observation overrides it).
 func (d *demoSeed) usualState(ctx context.Context, patientID string, now time.Time) error {
 	_, err := d.tx.Exec(ctx, `
@@ -137,12 +138,12 @@ func (d *demoSeed) usualState(ctx context.Context, patientID string, now time.Ti
 		SELECT $1, k.kind, k.value, $2, true
 		FROM (VALUES ('supplemental_oxygen', 'air'), ('consciousness', 'alert')) AS k(kind, value)
 		WHERE NOT EXISTS (SELECT 1 FROM clinical_assessments c WHERE c.patient_id = $1 AND c.kind = k.kind AND c.standing)`,
-		patientID, now.Add(-DemoHistory))
+		patientID, now.Add(-demo.History))
 	return err
 }
 
 // device registers dev and, unless it is already assigned to someone, assigns it to the patient
-// from DemoHistory before now.
+// from demo.History before now.
 func (d *demoSeed) device(ctx context.Context, dev rpm.Device, patientID string, now time.Time) error {
 	var id string
 	err := d.tx.QueryRow(ctx, `
@@ -157,12 +158,12 @@ func (d *demoSeed) device(ctx context.Context, dev rpm.Device, patientID string,
 		INSERT INTO device_assignments (device_id, patient_id, started_at)
 		SELECT $1, $2, $3
 		WHERE NOT EXISTS (SELECT 1 FROM device_assignments WHERE device_id = $1 AND ended_at IS NULL)`,
-		id, patientID, now.Add(-DemoHistory))
+		id, patientID, now.Add(-demo.History))
 	return err
 }
 
 // shares adds each share unless an active one for the same patient and grantee exists.
-func (d *demoSeed) shares(ctx context.Context, shares []DemoShare, now time.Time) error {
+func (d *demoSeed) shares(ctx context.Context, shares []demo.Share, now time.Time) error {
 	for _, sh := range shares {
 		_, err := d.tx.Exec(ctx, `
 			INSERT INTO shares (patient_id, grantee_id, granted_by, reason, created_at, expires_at)
@@ -201,7 +202,7 @@ func (s *Store) DemoDevices(ctx context.Context) ([]DemoDevice, error) {
 		SELECT d.id, d.kind, p.mrn, p.time_zone FROM devices d
 		JOIN device_assignments a ON a.device_id = d.id AND a.ended_at IS NULL
 		JOIN patients p ON p.id = a.patient_id
-		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demoVendor)
+		WHERE d.vendor = $1 AND d.status = 'active' ORDER BY p.mrn, d.kind`, demo.Vendor)
 	return collect("demo devices", rows, err, func(row pgx.CollectableRow) (DemoDevice, error) {
 		var d DemoDevice
 		err := row.Scan(&d.DeviceID, (*string)(&d.Kind), &d.MRN, &d.TimeZone)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vigil-rpm/vigil/store"
+	"github.com/vigil-rpm/vigil/demo"
 )
 
 // counts returns the number of rows in each table that seeding writes.
@@ -30,29 +30,30 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 	s, conn := openFresh(t)
 
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	if err := s.SeedDemo(ctx, store.Demo, "http://127.0.0.1:8080/oidc", now); err != nil {
+	hospital := demo.New()
+	if err := s.SeedDemo(ctx, hospital, "http://127.0.0.1:8080/oidc", now); err != nil {
 		t.Fatal(err)
 	}
 	first := counts(t, conn)
 	devices := 0
-	for _, p := range store.Demo.Patients {
+	for _, p := range hospital.Patients {
 		devices += len(p.Devices)
 	}
 	want := map[string]int{
-		"users": 6, "care_teams": 2, "care_team_members": 3, "patients": len(store.Demo.Patients),
-		"patient_care_teams": len(store.Demo.Patients), "devices": devices, "device_assignments": devices, "shares": 1,
+		"users": 6, "care_teams": 2, "care_team_members": 3, "patients": len(hospital.Patients),
+		"patient_care_teams": len(hospital.Patients), "devices": devices, "device_assignments": devices, "shares": 1,
 	}
 	for table, n := range want {
 		if first[table] != n {
 			t.Errorf("%s: %d rows after seeding, want %d", table, first[table], n)
 		}
 	}
-	if len(store.Demo.Patients) < 12 {
-		t.Errorf("demo hospital has %d patients, want at least 12", len(store.Demo.Patients))
+	if len(hospital.Patients) < 12 {
+		t.Errorf("demo hospital has %d patients, want at least 12", len(hospital.Patients))
 	}
 
 	// Again, later, and on another address: nothing is duplicated.
-	if err := s.SeedDemo(ctx, store.Demo, "http://127.0.0.1:9999/oidc", now.Add(time.Hour)); err != nil {
+	if err := s.SeedDemo(ctx, hospital, "http://127.0.0.1:9999/oidc", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if second := counts(t, conn); !equal(first, second) {
@@ -63,12 +64,12 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		t.Errorf("demo users' issuer = %q (%v), want the latest", issuer, err)
 	}
 
-	// Every device is on its patient from DemoHistory before the first seeding, for the demo's history.
+	// Every device is on its patient from demo.History before the first seeding, for the demo's history.
 	var earliest, latest time.Time
 	if err := conn.QueryRow(ctx, "SELECT min(started_at), max(started_at) FROM device_assignments").Scan(&earliest, &latest); err != nil {
 		t.Fatal(err)
 	}
-	if want := now.Add(-store.DemoHistory); !earliest.Equal(want) || !latest.Equal(want) {
+	if want := now.Add(-demo.History); !earliest.Equal(want) || !latest.Equal(want) {
 		t.Errorf("assignments start between %v and %v, want all at %v", earliest, latest, want)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
@@ -27,7 +28,7 @@ func TestSeriesFromRollupsMatchesTheReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := s.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	patient := mustPatient(t, s)
@@ -88,7 +89,7 @@ func checkSeries(t *testing.T, s *store.Store, patient string, all []rpm.Reading
 
 func mustPatient(t *testing.T, s *store.Store) string {
 	t.Helper()
-	ids, err := s.DemoPatientIDs(context.Background(), store.Demo)
+	ids, err := s.DemoPatientIDs(context.Background(), demo.New())
 	if err != nil || len(ids) == 0 {
 		t.Fatal("no patients", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 )
@@ -20,7 +21,7 @@ import (
 func hookedPatient(t *testing.T, s *store.Store, conn *pgx.Conn) (patient, team, rule string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := s.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	err := conn.QueryRow(ctx, `SELECT p.id::text, pct.team_id::text, (SELECT id::text FROM alert_rules WHERE scope = 'hospital' LIMIT 1)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/rpm"
@@ -63,7 +64,7 @@ func newIntakeFixtureAt(t *testing.T, url string, opts ingest.Options) *intakeFi
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	if err := st.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f := &intakeFixture{store: st, dbURL: url, consumer: &recorder{}}

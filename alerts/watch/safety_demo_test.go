@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -75,7 +76,7 @@ func reportedBattery(charge float64) float64 { return math.Round(charge*100) / 1
 func seedDemoCohort(t *testing.T, conn *pgx.Conn, st *store.Store, start time.Time, span time.Duration) *cohort {
 	t.Helper()
 	ctx := context.Background()
-	if err := st.SeedDemo(ctx, store.Demo, "http://replay.invalid/oidc", start); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://replay.invalid/oidc", start); err != nil {
 		t.Fatal(err)
 	}
 	devices, err := st.DemoDevices(ctx)

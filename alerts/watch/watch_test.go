@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigil-rpm/vigil/alerts/watch"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -37,7 +38,7 @@ func newHospital(t *testing.T) *hospital {
 	h := &hospital{url: storetest.URL(t), patient: map[string]string{}}
 	st := open(t, h.url)
 	h.start = time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-	if err := st.SeedDemo(ctx, store.Demo, "http://demo.invalid/oidc", h.start); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://demo.invalid/oidc", h.start); err != nil {
 		t.Fatal(err)
 	}
 	devices, err := st.DemoDevices(ctx)

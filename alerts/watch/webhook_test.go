@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/storetest"
@@ -103,7 +104,7 @@ func newHookFixture(t *testing.T, url string, opts Options) *hookFixture {
 	}
 	defer conn.Close(ctx)
 	f := &hookFixture{st: st, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}}
-	if err := st.SeedDemo(ctx, store.Demo, "http://issuer.test", f.clock.Now()); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://issuer.test", f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	err = conn.QueryRow(ctx, `SELECT p.id::text, pct.team_id::text FROM patients p

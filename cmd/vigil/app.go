@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/auth"
 	"github.com/vigil-rpm/vigil/auth/provider"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
@@ -56,7 +57,7 @@ type appOptions struct {
 	// and signs users in through it.
 	BuiltinProvider bool
 	Sessions        auth.SessionConfig
-	Demo            *store.DemoHospital // set on a demo instance
+	Demo            *demo.Hospital // set on a demo instance
 	TrustedProxies  []*net.IPNet
 	LiveRecheck     time.Duration
 	// Intake tunes device intake; RejectedRetention is how long rejected readings are kept.
@@ -82,7 +83,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	rpConfig := opts.OIDC
 	var op http.Handler
 	if opts.BuiltinProvider {
-		users := store.Demo.Users
+		users := demo.New().Users
 		if opts.Demo != nil {
 			users = opts.Demo.Users // the bench's hospital adds its own clinicians
 		}
@@ -121,7 +122,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 
 // builtinProvider makes the built-in OpenID provider with the given demo accounts, and the
 // relying-party settings that sign in through it with a client secret made for this process.
-func builtinProvider(base, stylesheet string, accounts []store.DemoUser, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
+func builtinProvider(base, stylesheet string, accounts []demo.User, log *slog.Logger) (http.Handler, auth.RelyingPartyConfig, error) {
 	issuer, secret := base+"/oidc", randomSecret()
 	users := make([]provider.User, len(accounts))
 	for i, u := range accounts {
@@ -129,7 +130,7 @@ func builtinProvider(base, stylesheet string, accounts []store.DemoUser, log *sl
 		for j, r := range u.Roles {
 			roles[j] = string(r)
 		}
-		users[i] = provider.User{Subject: store.DemoSubject(u.Username), Username: u.Username, Password: store.DemoPassword,
+		users[i] = provider.User{Subject: demo.Subject(u.Username), Username: u.Username, Password: demo.Password,
 			Name: u.DisplayName, Email: u.Username + "@demo.vigil.invalid", Roles: roles}
 	}
 	op, err := provider.New(provider.Config{

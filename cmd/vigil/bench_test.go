@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-rpm/vigil/cmd/vigil/bench"
 	"github.com/vigil-rpm/vigil/store/storetest"
 )
 
@@ -29,7 +30,7 @@ func TestBenchQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res benchResult
+	var res bench.Result
 	if err := json.Unmarshal(raw, &res); err != nil {
 		t.Fatalf("%v:\n%s", err, raw)
 	}
@@ -38,7 +39,7 @@ func TestBenchQuick(t *testing.T) {
 		"reading → screen p50", "reading → screen p99", "reading → screen max", "alert → screen p50", "alert → screen p99",
 		"memory per idle WebSocket", "30-day chart p50", "30-day chart p99",
 	}
-	got := map[string]figure{}
+	got := map[string]bench.Figure{}
 	for _, f := range res.Figures {
 		got[f.Name] = f
 		if !(f.Value > 0) || f.Unit == "" {

@@ -165,7 +165,7 @@ func demoAt(t *testing.T, url, addr string) (stop func()) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{Addr: addr, DatabaseURL: url, Log: quiet, Ready: func(string, *app) { close(ready) }}, io.Discard)
+		done <- runDemo(ctx, demoOptions{Addr: addr, DatabaseURL: url, Log: quiet, Ready: func(string, *app) { close(ready) }}, io.Discard)
 	}()
 	select {
 	case <-ready:

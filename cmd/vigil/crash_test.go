@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/storetest"
@@ -105,7 +106,7 @@ func TestEveryAcknowledgedReadingSurvivesAKill(t *testing.T) {
 func crashDevices(t *testing.T, st *store.Store, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	if err := st.SeedDemo(ctx, store.Demo, "http://issuer.test", time.Now()); err != nil {
+	if err := st.SeedDemo(ctx, demo.New(), "http://issuer.test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	patient := patientOfDevices(t, st)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/alerts/watch"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/pgcluster"
 )
@@ -64,12 +65,12 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Simulate: *sim, Log: newLogger(stderr, format, cfg.LogLevel),
 		Freshness: cfg.NEWS2Freshness}
-	return demo(ctx, opts, stdout)
+	return runDemo(ctx, opts, stdout)
 }
 
-// demo runs the demo until ctx ends, then stops the server, the database pool and — if it started
+// runDemo runs the demo until ctx ends, then stops the server, the database pool and — if it started
 // one — the private PostgreSQL, in that order.
-func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
+func runDemo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 	databaseURL, where := opts.DatabaseURL, "the database at VIGIL_DATABASE_URL"
 	if databaseURL == "" {
 		fmt.Fprintln(stdout, "Starting a private PostgreSQL for this demo…")
@@ -89,11 +90,12 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 	}
 	defer ln.Close()
 	baseURL := "http://" + ln.Addr().String()
-	if err := prepareDemoDatabase(ctx, databaseURL, baseURL); err != nil {
+	hospital := demo.New()
+	if err := prepareDemoDatabase(ctx, databaseURL, baseURL, hospital); err != nil {
 		return err
 	}
 	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
-		BuiltinProvider: true, Demo: &store.Demo, LiveRecheck: opts.LiveRecheck, Log: opts.Log,
+		BuiltinProvider: true, Demo: &hospital, LiveRecheck: opts.LiveRecheck, Log: opts.Log,
 		Alerts: watch.Options{Freshness: opts.Freshness}})
 	if err != nil {
 		return err
@@ -108,16 +110,16 @@ func demo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 		}
 		where += line
 	}
-	printDemoBanner(stdout, baseURL, where)
+	printDemoBanner(stdout, baseURL, where, hospital.Users)
 	if opts.Ready != nil {
 		opts.Ready(baseURL, a)
 	}
 	return a.run(ctx, ln, demoShutdownTimeout)
 }
 
-// prepareDemoDatabase migrates and seeds the demo hospital, its users under the built-in
+// prepareDemoDatabase migrates and seeds the demo hospital h, its users under the built-in
 // provider's issuer.
-func prepareDemoDatabase(ctx context.Context, databaseURL, baseURL string) error {
+func prepareDemoDatabase(ctx context.Context, databaseURL, baseURL string, h demo.Hospital) error {
 	st, err := store.Open(ctx, databaseURL)
 	if err != nil {
 		return err
@@ -126,15 +128,15 @@ func prepareDemoDatabase(ctx context.Context, databaseURL, baseURL string) error
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	return st.SeedDemo(ctx, store.Demo, baseURL+"/oidc", time.Now())
+	return st.SeedDemo(ctx, h, baseURL+"/oidc", time.Now())
 }
 
-func printDemoBanner(w io.Writer, baseURL, where string) {
+func printDemoBanner(w io.Writer, baseURL, where string, users []demo.User) {
 	fmt.Fprintf(w, "\nVigil demo is running at %s\n", baseURL)
 	fmt.Fprintf(w, "Database: %s\n\n", where)
-	fmt.Fprintf(w, "Demo users (sign in at %s/signin; every password is %s):\n", baseURL, store.DemoPassword)
+	fmt.Fprintf(w, "Demo users (sign in at %s/signin; every password is %s):\n", baseURL, demo.Password)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, u := range store.Demo.Users {
+	for _, u := range users {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Username, u.Roles[0].Label(), u.Sees)
 	}
 	tw.Flush()

@@ -9,6 +9,7 @@ import (
 	_ "time/tzdata" // the demo patients' time zone, also on a machine without a zoneinfo database
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/store"
 )
@@ -33,7 +34,7 @@ func startDemoSimulation(ctx context.Context, st *store.Store, baseURL string, i
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(w, "Backfilled %d days: %d readings in %.1f s\n", int(store.DemoHistory/(24*time.Hour)), n, time.Since(began).Seconds())
+	fmt.Fprintf(w, "Backfilled %d days: %d readings in %.1f s\n", int(demo.History/(24*time.Hour)), n, time.Since(began).Seconds())
 	go simulate(ctx, cfg)
 	continuous := 0
 	for _, d := range devices {

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -25,7 +26,7 @@ const (
 	demoHistoryBatch      = 100_000
 )
 
-// backfillDemo stores what the simulated devices measured before cfg.Start: DemoHistory of it or,
+// backfillDemo stores what the simulated devices measured before cfg.Start: demo.History of it or,
 // for a device with readings stored already (the demo ran on this database before), what came
 // after its latest. patients names each device's patient: a patient's devices go in one stream,
 // so streams never wait on each other's roll-up rows. It records each device's state at its last
@@ -68,7 +69,7 @@ func backfillDemo(ctx context.Context, st *store.Store, cfg devicesim.Config, pa
 	return stored, st.RecordDeviceReports(ctx, reports, make([]bool, len(reports)))
 }
 
-// historyFrom is where each device's history begins: DemoHistory before the start, or just after
+// historyFrom is where each device's history begins: demo.History before the start, or just after
 // its latest stored reading.
 func historyFrom(ctx context.Context, st *store.Store, cfg devicesim.Config) ([]time.Time, error) {
 	ids := make([]string, len(cfg.Devices))
@@ -81,7 +82,7 @@ func historyFrom(ctx context.Context, st *store.Store, cfg devicesim.Config) ([]
 	}
 	from := make([]time.Time, len(ids))
 	for i, id := range ids {
-		from[i] = cfg.Start.Add(-store.DemoHistory)
+		from[i] = cfg.Start.Add(-demo.History)
 		if at, ok := latest[id]; ok && at.After(from[i]) {
 			from[i] = at.Add(time.Nanosecond)
 		}

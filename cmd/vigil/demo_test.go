@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/rpm"
-	"github.com/vigil-rpm/vigil/store"
 )
 
 // TestDemoPatientsHaveEveryNEWS2Parameter: every demo patient's devices, as the simulator runs
@@ -19,7 +19,7 @@ import (
 // device.
 func TestDemoPatientsHaveEveryNEWS2Parameter(t *testing.T) {
 	news2 := []string{rpm.CodeRespRate, rpm.CodeSpO2, rpm.CodeSystolicBP, rpm.CodeHeartRate, rpm.CodeBodyTemp}
-	for _, p := range store.Demo.Patients {
+	for _, p := range demo.New().Patients {
 		var measured []string
 		for _, d := range p.Devices {
 			measured = append(measured, devicesim.KindMetrics(d.Kind)...)
@@ -43,7 +43,7 @@ func startDemoFor(t *testing.T, url string) (string, *app, func()) {
 	ready := make(chan *app, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Simulate: true, SimInterval: time.Hour, Log: quiet,
+		done <- runDemo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Simulate: true, SimInterval: time.Hour, Log: quiet,
 			Ready: func(_ string, a *app) { ready <- a }}, &out)
 	}()
 	select {

@@ -117,7 +117,7 @@ func TestSimulatedDevicesFeedTheDemo(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Simulate: true, SimInterval: 50 * time.Millisecond, Log: quiet,
+		done <- runDemo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Simulate: true, SimInterval: 50 * time.Millisecond, Log: quiet,
 			Ready: func(u string, _ *app) { ready <- u }}, io.Discard)
 	}()
 	base := <-ready

@@ -39,7 +39,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{Addr: "127.0.0.1:0", Log: quiet, Ready: func(u string, _ *app) { urls <- u }}, &out)
+		done <- runDemo(ctx, demoOptions{Addr: "127.0.0.1:0", Log: quiet, Ready: func(u string, _ *app) { urls <- u }}, &out)
 	}()
 	var base string
 	select {

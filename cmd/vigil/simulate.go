@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/auth"
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest/devicesim"
 	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
@@ -109,7 +110,7 @@ func provisionSimulated(ctx context.Context, getenv func(string) string, n int, 
 		return nil, err
 	}
 	defer st.Close()
-	patients, err := st.DemoPatientIDs(ctx, store.Demo)
+	patients, err := st.DemoPatientIDs(ctx, demo.New())
 	if err != nil {
 		return nil, err
 	}

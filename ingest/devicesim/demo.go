@@ -8,7 +8,7 @@ type Story struct {
 	Head     time.Duration
 }
 
-// DemoStories are the stories of the demo hospital's patients (store.Demo), by MRN; a patient not
+// DemoStories are the stories of the demo hospital's patients (demo.New), by MRN; a patient not
 // listed is stable. Some start well under way, so a visitor sees them within minutes: one
 // deterioration at a medium NEWS2, one at high, and the first hypoxic and hypotensive episodes a
 // few minutes in (their earlier ones, a few a day, are in the demo's history). `vigil demo`, its

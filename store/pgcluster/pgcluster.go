@@ -226,6 +226,10 @@ func (c *Cluster) URL(database string) string {
 // Dir is the cluster's directory (its data directory and socket live inside).
 func (c *Cluster) Dir() string { return c.dir }
 
+// ServerPID is the process id of the server (the postmaster, whose children are its backends and
+// workers), for measuring the server's CPU.
+func (c *Cluster) ServerPID() int { return c.cmd.Process.Pid }
+
 // Stop shuts the server down (fast shutdown, then SIGKILL after a grace period) and removes its
 // directory. It is safe to call more than once.
 func (c *Cluster) Stop() error {

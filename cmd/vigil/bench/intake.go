@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -178,7 +178,7 @@ func asLoad(ctx context.Context, fn func(context.Context)) {
 
 // closedLoop has every device post batch after batch, each as soon as the last was answered,
 // for warmup and then for d, and returns the readings per second accepted during d.
-func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
+func (b *benchRun) closedLoop(ctx context.Context, res *Result) error {
 	var done, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -218,7 +218,7 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 			})
 		}
 	})
-	sleepCtx(ctx, b.opts.Size.Warmup)
+	sleepCtx(ctx, b.size.Warmup)
 	meter, err := b.startCPU("intake closed loop", b.opts.CPUProfile)
 	if err != nil {
 		close(stop)
@@ -226,7 +226,7 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 		return err
 	}
 	start, n0, f0 := time.Now(), done.Load(), failed.Load()
-	sleepCtx(ctx, b.opts.Size.Closed)
+	sleepCtx(ctx, b.size.Closed)
 	elapsed, n1, f1 := time.Since(start), done.Load(), failed.Load()
 	res.CPU = append(res.CPU, meter.stop())
 	close(stop)
@@ -235,7 +235,7 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 		return fmt.Errorf("no readings were accepted (%d requests failed)", f1-f0)
 	}
 	b.max = float64(n1-n0) / elapsed.Seconds()
-	f := figure{Name: "intake, closed loop", Unit: "readings/s", Value: b.max, Goal: "≥ 50000"}
+	f := Figure{Name: "intake, closed loop", Unit: "readings/s", Value: b.max, Goal: "≥ 50000"}
 	if b.baselineRate > 0 {
 		r := b.max / b.baselineRate
 		f.Ratio = &r
@@ -251,12 +251,12 @@ func (b *benchRun) closedLoop(ctx context.Context, res *benchResult) error {
 // openLoop posts at half the closed loop's rate on a fixed schedule, whatever the answers, and
 // reports acknowledgement latency measured from each request's scheduled time (so a stall is
 // not hidden by the generator waiting).
-func (b *benchRun) openLoop(ctx context.Context, res *benchResult) error {
+func (b *benchRun) openLoop(ctx context.Context, res *Result) error {
 	meter, err := b.startCPU("intake open loop", "")
 	if err != nil {
 		return err
 	}
-	lat, failed := b.runOpenLoop(ctx, b.max/2, b.opts.Size.Open)
+	lat, failed := b.runOpenLoop(ctx, b.max/2, b.size.Open)
 	res.CPU = append(res.CPU, meter.stop())
 	if len(lat) == 0 {
 		return errors.New("no request was answered")

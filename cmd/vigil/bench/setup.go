@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -6,27 +6,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/rpm"
-	"github.com/vigil-rpm/vigil/store"
 )
 
 // benchHospital is the demo hospital plus invented bench patients, one intake device each, in care
 // teams of TeamSize patients, each team watched by its own clinicians' dashboards. The last
 // patient of the first team has no intake device: its chart is backfilled.
 type benchHospital struct {
-	store.DemoHospital
+	demo.Hospital
 	teams      []benchTeam
 	patients   int // bench patients with an intake device
 	chartIndex int // the chart patient's index among bench patients
@@ -38,12 +38,9 @@ type benchTeam struct {
 	patients   []int
 }
 
-func newBenchHospital(sz benchSize) benchHospital {
-	h := benchHospital{patients: sz.Devices}
-	h.Users = slices.Clone(store.Demo.Users)
-	h.Teams = slices.Clone(store.Demo.Teams)
-	h.Patients = slices.Clone(store.Demo.Patients)
-	h.Shares = store.Demo.Shares
+func newBenchHospital(sz size) benchHospital {
+	h := benchHospital{Hospital: demo.New(), patients: sz.Devices}
+	demoTeams := len(h.Teams)
 	nTeams := (sz.Devices + sz.TeamSize - 1) / sz.TeamSize
 	perTeam := max(1, (sz.Dashboards+nTeams-1)/nTeams)
 	born := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -53,12 +50,12 @@ func newBenchHospital(sz benchSize) benchHospital {
 		members := map[string]rpm.Tier{}
 		for c := range perTeam {
 			u := fmt.Sprintf("bench.c%03d.%d", t+1, c+1)
-			h.Users = append(h.Users, store.DemoUser{Username: u, DisplayName: fmt.Sprintf("Bench clinician %d/%d", t+1, c+1),
+			h.Users = append(h.Users, demo.User{Username: u, DisplayName: fmt.Sprintf("Bench clinician %d/%d", t+1, c+1),
 				Roles: []rpm.Role{rpm.RoleClinician}, Sees: "a bench care team"})
 			members[u] = rpm.TierFirstResponder
 			team.clinicians = append(team.clinicians, u)
 		}
-		h.Teams = append(h.Teams, store.DemoTeam{Name: name, Description: "Invented patients for vigil bench.", Members: members})
+		h.Teams = append(h.Teams, demo.Team{Name: name, Description: "Invented patients for vigil bench.", Members: members})
 		for i := t * sz.TeamSize; i < min(sz.Devices, (t+1)*sz.TeamSize); i++ {
 			team.patients = append(team.patients, i)
 		}
@@ -66,12 +63,12 @@ func newBenchHospital(sz benchSize) benchHospital {
 	}
 	h.chartIndex = sz.Devices
 	for i := range sz.Devices + 1 {
-		team := h.Teams[len(store.Demo.Teams)+min(i/sz.TeamSize, nTeams-1)].Name
+		team := h.Teams[demoTeams+min(i/sz.TeamSize, nTeams-1)].Name
 		if i == h.chartIndex {
-			team = h.Teams[len(store.Demo.Teams)].Name
+			team = h.Teams[demoTeams].Name
 		}
 		// Bench MRNs sort before the demo's ("H…"), so DemoPatientIDs lists them first, in order.
-		h.Patients = append(h.Patients, store.DemoPatient{Team: team, Patient: rpm.Patient{
+		h.Patients = append(h.Patients, demo.Patient{Team: team, Patient: rpm.Patient{
 			MRN: fmt.Sprintf("B%07d", i), FamilyName: "Bench", GivenName: fmt.Sprintf("Patient %d", i),
 			BirthDate: born.AddDate(0, 0, i%10000), Sex: rpm.SexFemale, TimeZone: "UTC"}})
 	}
@@ -88,12 +85,12 @@ type benchDevice struct {
 // figure) through the fleet API as admin and assigns them through the patients' API as a
 // clinician of each patient's team.
 func (b *benchRun) provision(ctx context.Context) error {
-	ids, err := b.store.DemoPatientIDs(ctx, b.hospital.DemoHospital)
+	ids, err := b.store.DemoPatientIDs(ctx, b.hospital.Hospital)
 	if err != nil {
 		return err
 	}
 	b.patientIDs = ids[:b.hospital.chartIndex+1]
-	b.opts.progress("signing in the admin and %d clinicians through the built-in OpenID provider", len(b.hospital.Users)-len(store.Demo.Users))
+	b.opts.progress("signing in the admin and %d clinicians through the built-in OpenID provider", len(b.hospital.Users)-len(demo.New().Users))
 	admin, err := b.signIn(ctx, "admin")
 	if err != nil {
 		return err
@@ -126,7 +123,7 @@ func (b *benchRun) provision(ctx context.Context) error {
 			if i == b.hospital.patients {
 				kind, serial, patient = rpm.KindGlucometer, "BENCH-GLUCO", 0
 			}
-			team := b.hospital.teams[patient/b.opts.Size.TeamSize]
+			team := b.hospital.teams[patient/b.size.TeamSize]
 			d, err := b.provisionDevice(gctx, admin, b.clinicians[team.clinicians[0]], serial, kind, b.patientIDs[patient])
 			if i == b.hospital.patients {
 				b.glucometer = d
@@ -180,13 +177,13 @@ func (b *benchRun) signIn(ctx context.Context, username string) (*benchClient, e
 	}
 	action := loginURL
 	if m := formAction.FindStringSubmatch(tag); m != nil {
-		if action, err = loginURL.Parse(htmlUnescape(m[1])); err != nil {
+		if action, err = loginURL.Parse(html.UnescapeString(m[1])); err != nil {
 			return nil, err
 		}
 	}
-	form := url.Values{"username": {username}, "password": {store.DemoPassword}}
+	form := url.Values{"username": {username}, "password": {demo.Password}}
 	for _, h := range hiddenPair.FindAllStringSubmatch(page, -1) {
-		form.Set(h[1], htmlUnescape(h[2]))
+		form.Set(h[1], html.UnescapeString(h[2]))
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -202,10 +199,6 @@ func (b *benchRun) signIn(ctx context.Context, username string) (*benchClient, e
 	}
 	c.csrf = string(t[1])
 	return c, nil
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
 func (c *benchClient) get(ctx context.Context, path string) (*url.URL, string, error) {

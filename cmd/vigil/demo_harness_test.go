@@ -39,7 +39,7 @@ func startDemoOn(t *testing.T, url string) *demoApp {
 	ready := make(chan *demoApp, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Log: quiet, LiveRecheck: 200 * time.Millisecond,
+		done <- runDemo(ctx, demoOptions{Addr: "127.0.0.1:0", DatabaseURL: url, Log: quiet, LiveRecheck: 200 * time.Millisecond,
 			Ready: func(u string, a *app) { ready <- &demoApp{base: u, app: a} }}, io.Discard)
 	}()
 	var d *demoApp

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -23,8 +23,8 @@ const baselineChunk = 50_000
 // baseline copies readings-shaped rows for the bench's patients and devices straight into the
 // readings table — its indexes, constraints and durable commits, nothing of intake — and reports
 // rows per second: the limit intake is measured against.
-func (b *benchRun) baseline(ctx context.Context, res *benchResult) error {
-	total := b.opts.Size.BaselineRows
+func (b *benchRun) baseline(ctx context.Context, res *Result) error {
+	total := b.size.BaselineRows
 	meter, err := b.startCPU("baseline COPY", "")
 	if err != nil {
 		return err
@@ -64,11 +64,11 @@ func (b *benchRun) baseline(ctx context.Context, res *benchResult) error {
 // charts backfills one patient's heart rate for 30 days (COPY into readings, then the roll-ups
 // rebuilt by one INSERT … SELECT each) and times the 30-day chart's API as a clinician of the
 // patient's team sees it.
-func (b *benchRun) charts(ctx context.Context, res *benchResult) error {
+func (b *benchRun) charts(ctx context.Context, res *Result) error {
 	patient := b.patientIDs[b.hospital.chartIndex]
 	to := time.Now().Truncate(time.Hour)
 	from := to.Add(-30*24*time.Hour - time.Hour)
-	step := b.opts.Size.ChartInterval
+	step := b.size.ChartInterval
 	n := int(to.Sub(from) / step)
 	b.opts.progress("backfilling %d readings (30 days, one per %s) and their roll-ups", n, step)
 	rows := make([]rpm.Reading, 0, 200_000)
@@ -89,7 +89,7 @@ func (b *benchRun) charts(ctx context.Context, res *benchResult) error {
 	clinician := b.clinicians[b.hospital.teams[0].clinicians[0]]
 	path := "/api/v1/patients/" + patient + "/series?code=" + rpm.CodeHeartRate + "&range=30d"
 	var lat []int64
-	for range b.opts.Size.Charts {
+	for range b.size.Charts {
 		start := time.Now()
 		_, body, err := clinician.get(ctx, path)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// CSRF token transport, as API.md fixes it.
+// CSRF token transport, as docs/API.md fixes it.
 const (
 	CSRFHeader    = "X-CSRF-Token"
 	CSRFFormField = "_csrf"

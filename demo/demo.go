@@ -70,7 +70,7 @@ const (
 	pulmonary  = "Pulmonary RPM"
 )
 
-// New returns the demo hospital of API.md, built afresh on each call, so a caller may change its
+// New returns the demo hospital of docs/API.md, built afresh on each call, so a caller may change its
 // copy (the bench adds patients) without changing anyone else's. Every patient has devices for the
 // five measured NEWS2 parameters: respiration and SpO₂ (the oximeter; some also wear a band),
 // systolic pressure and pulse (the cuff), and temperature (the thermometer).

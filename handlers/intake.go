@@ -15,7 +15,7 @@ import (
 
 var errBadToken = rpm.Errorf(rpm.EUnauthorized, "A valid device token is required: Authorization: Bearer <token>.")
 
-// Intake takes readings from a device (POST /api/v1/readings, API.md "Device intake"). The device
+// Intake takes readings from a device (POST /api/v1/readings, docs/API.md "Device intake"). The device
 // authenticates with its bearer token; the answer comes after the accepted readings are durable.
 func (h *Handlers) Intake(c echo.Context) error {
 	token := auth.BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))

@@ -39,7 +39,7 @@ const (
 // and writing borrows a buffer from a pool only while a frame is being written.
 var upgrader = websocket.Upgrader{WriteBufferSize: 16384, WriteBufferPool: &sync.Pool{}}
 
-// clientMessage is what a dashboard sends (API.md "Live stream").
+// clientMessage is what a dashboard sends (docs/API.md "Live stream").
 type clientMessage struct {
 	Type     string   `json:"type"`
 	Patients []string `json:"patients"`

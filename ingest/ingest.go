@@ -119,7 +119,7 @@ func (s *Service) FlushStatus(ctx context.Context) {
 	s.status.flush(ctx)
 }
 
-// Result is the answer to one request (API.md).
+// Result is the answer to one request (docs/API.md).
 type Result struct {
 	Accepted   int         `json:"accepted"`
 	Duplicates int         `json:"duplicates"`

@@ -14,7 +14,7 @@ import (
 
 // Limits of one intake request.
 const (
-	// MaxBodyBytes is the largest request body accepted (API.md: at most 1 MiB).
+	// MaxBodyBytes is the largest request body accepted (docs/API.md: at most 1 MiB).
 	MaxBodyBytes = 1 << 20
 	// MaxReadingsPerRequest bounds one request's readings; a device with more sends several.
 	MaxReadingsPerRequest = 2000
@@ -52,7 +52,7 @@ type wireStatus struct {
 	SignalDBM *float64 `json:"signal_dbm"`
 }
 
-// MalformedError is a body that is not the JSON API.md describes. Problem says where and what,
+// MalformedError is a body that is not the JSON docs/API.md describes. Problem says where and what,
 // without quoting the body, so it is safe to send back.
 type MalformedError struct{ Problem string }
 

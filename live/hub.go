@@ -1,6 +1,6 @@
 // Package live streams what happens to patients to the clinicians' dashboards that watch them.
 //
-// A Frame is one message of the live stream (API.md): a patient's new readings, an alert's
+// A Frame is one message of the live stream (docs/API.md): a patient's new readings, an alert's
 // change, the patient's current NEWS2, or an error. The Hub, keyed by patient, delivers frames to
 // subscriptions that only ever hold patients the caller has authorised; each has a bounded queue,
 // and publishers never block — a dashboard that cannot keep up is dropped and catches up from the
@@ -18,7 +18,7 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// Frame is one message to a dashboard, as API.md's live stream defines it.
+// Frame is one message to a dashboard, as docs/API.md's live stream defines it.
 type Frame struct {
 	Type     string         `json:"type"` // "readings", "alert" or "error"
 	Patient  string         `json:"patient,omitempty"`

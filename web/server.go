@@ -26,7 +26,7 @@ const (
 	readTimeout       = 60 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
-	maxBodyBytes      = "1MiB" // 1,048,576 bytes, as API.md promises intake ("M" alone would be 10^6)
+	maxBodyBytes      = "1MiB" // 1,048,576 bytes, as docs/API.md promises intake ("M" alone would be 10^6)
 )
 
 // Config is what the server is built from.

@@ -1,5 +1,5 @@
 // Package devicesim simulates a fleet of remote-monitoring devices that post readings to Vigil's
-// intake API (POST /api/v1/readings, API.md) the way real devices do: realistic, drifting, noisy
+// intake API (POST /api/v1/readings, docs/API.md) the way real devices do: realistic, drifting, noisy
 // vital signs with scenario curves on top (deterioration, hypoxic or hypotensive episodes, fever),
 // continuous devices and spot-check ones used at times of the patient's day, resends of batches,
 // implausible values, skewed clocks, devices that fall silent or run flat, and retries with backoff

@@ -8,7 +8,7 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// Payload is the body of POST /api/v1/readings, as API.md defines it.
+// Payload is the body of POST /api/v1/readings, as docs/API.md defines it.
 type Payload struct {
 	Readings []Reading `json:"readings"`
 	Status   Status    `json:"status"`

@@ -25,6 +25,9 @@ type State struct {
 	// Held: a clinician resolved the episode's alert by hand while its condition held; nothing
 	// fires again until the condition has been seen clear (a device that was known to be off).
 	Held bool `json:"held,omitempty"`
+	// Paused: during the episode, readings came back to normal and then stopped for
+	// NewEpisodeAfter; its next confirmed breach is a return (Resumed).
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Source is what a rule remembers about one source's readings.
@@ -55,7 +58,9 @@ const sourceMemory = 7 * 24 * time.Hour
 // Step applies one observation to the rule's episode and says what it did. Observations of one
 // source must come in time order; the caller replays late ones (see Late). Step is pure.
 func (r Rule) Step(st State, o Observation) (State, Transition) {
-	lapsed := st.Firing && !st.Held && o.Breach && !st.ClearingSince.IsZero() && o.At.Sub(st.lastSeen()) >= NewEpisodeAfter
+	if st.Firing && !st.ClearingSince.IsZero() && o.At.Sub(st.lastSeen()) >= NewEpisodeAfter {
+		st = st.paused()
+	}
 	src := st.Sources[o.Source]
 	if o.At.After(src.LastAt) {
 		src.LastAt = o.At
@@ -87,10 +92,8 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 	}
 	var tr Transition
 	switch {
-	case lapsed && r.confirmed(src, o.At):
-		st.ClearingSince, tr = time.Time{}, Returned
-	case lapsed:
-		st.Firing, tr = false, Lapsed
+	case o.Breach && st.Firing && r.confirmed(src, o.At) && st.Paused:
+		st.Paused, tr = false, Resumed
 	case o.Breach && st.Firing && r.confirmed(src, o.At):
 		tr = Ongoing // the episode goes on, confirmed: a lone reading past the limit is not a repeat
 	case o.Breach && st.Firing:
@@ -100,9 +103,22 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 		st.Firing, tr = false, Cleared
 	}
 	if !st.Firing { // clearing matters only during an episode: no row for a patient who is well
-		st.LastNotClear, st.ClearingSince = time.Time{}, time.Time{}
+		st.LastNotClear, st.ClearingSince, st.Paused = time.Time{}, time.Time{}, false
 	}
 	return st, tr
+}
+
+// paused is st when its readings, back to normal, then stopped for NewEpisodeAfter: the episode
+// may have ended unseen, so its return must be confirmed afresh — every source's run past the
+// limit starts again — and is announced (Resumed).
+func (st State) paused() State {
+	sources := make(map[string]Source, len(st.Sources))
+	for k, s := range st.Sources {
+		s.Breaching, s.BreachSince, s.Count = false, time.Time{}, 0
+		sources[k] = s
+	}
+	st.Sources, st.Paused = sources, true
+	return st
 }
 
 // lastSeen is the time of the newest reading the rule evaluated, from any source.

@@ -32,7 +32,7 @@ func (p *Replayer) Add(rd rpm.Reading) {
 		return
 	}
 	var tr Transition
-	if p.st, tr = p.rule.Evaluate(p.st, rd); tr == Confirmed || tr == Returned {
+	if p.st, tr = p.rule.Evaluate(p.st, rd); tr == Confirmed {
 		p.fired++
 	}
 }
@@ -64,13 +64,13 @@ func (r Rule) ReplaySource(readings []rpm.Reading) Replayed {
 	for _, rd := range readings {
 		var tr Transition
 		st, tr = r.Evaluate(st, rd)
-		if tr == Cleared || tr == Lapsed || tr == Returned {
+		switch tr {
+		case Confirmed:
+			out.Onsets = append(out.Onsets, Onset{Reading: rd})
+		case Cleared:
 			if n := len(out.Onsets); n > 0 {
 				out.Onsets[n-1].Cleared = rd.EffectiveAt
 			}
-		}
-		if tr == Confirmed || tr == Returned {
-			out.Onsets = append(out.Onsets, Onset{Reading: rd})
 		}
 		out.Source = st.Sources[rd.DeviceID]
 	}

@@ -164,17 +164,14 @@ const (
 	Confirmed Transition = "confirmed" // an episode is confirmed: a new alert, or the latched one is back
 	Ongoing   Transition = "ongoing"   // the episode goes on: update the open alert, never duplicate it
 	Cleared   Transition = "cleared"   // the clear condition held long enough on fresh readings
-	// Lapsed: the episode had ended as far as its readings show — the last were clear, then none
-	// came for NewEpisodeAfter — and this reading, past the limit again, starts a new one that
-	// still needs its confirmation. Spot checks hours apart end episodes this way.
-	Lapsed Transition = "lapsed"
-	// Returned: as Lapsed, with the new episode confirmed by this same reading (a critical limit).
-	Returned Transition = "returned"
+	// Resumed: the episode goes on, confirmed, after its readings had been back to normal and
+	// then stopped for NewEpisodeAfter (spot checks hours apart, a sensor taken off): it may have
+	// ended unseen in between, so whoever acknowledged it must be told again.
+	Resumed Transition = "resumed"
 )
 
-// NewEpisodeAfter is how long readings must have paused for a condition's return to be a new
-// episode: after clear readings, the episode before ended (Lapsed); during an alert nobody has
-// acknowledged, the return is announced on it.
+// NewEpisodeAfter is how long readings must have paused, after normal ones, for the condition's
+// return to count as a return (Resumed) rather than more of the same.
 const NewEpisodeAfter = 15 * time.Minute
 
 // Point is one value at one time.

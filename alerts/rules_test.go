@@ -61,34 +61,57 @@ func TestThreshold(t *testing.T) {
 	})
 }
 
-// TestSpotChecksEndEpisodes: readings hours apart cannot show a clear held for minutes; a normal
-// reading, then none for NewEpisodeAfter, then one past the limit again is a new episode — which
-// needs its own confirmation, unless the limit is critical. A short pause in a stream is not.
-func TestSpotChecksEndEpisodes(t *testing.T) {
+// TestReturnAfterAPause: readings hours apart cannot show a clear held for minutes. When an
+// episode's readings were back to normal and then stopped for NewEpisodeAfter, its next confirmed
+// breach — confirmed afresh, whichever device — is a return (Resumed), not more of the same; a
+// clear that then holds still ends it. A short pause in a stream changes nothing.
+func TestReturnAfterAPause(t *testing.T) {
 	cuff := Rule{Kind: rpm.Threshold, Code: rpm.CodeSystolicBP, Unit: "mm[Hg]", Severity: rpm.SeverityHigh, Direction: rpm.Below,
 		Limit: 90, Clear: 100, For: 3 * time.Minute, Repeat: 2}
 	hour := 3600
-	run(t, "symptom checks 3 minutes apart, a normal one, then the next episode 10 hours later", cuff, []step{
+	run(t, "symptom checks 3 minutes apart, a normal one, the next episode 10 hours later", cuff, []step{
 		{0, 85, NoChange}, {180, 84, Confirmed}, {360, 86, Ongoing}, {540, 125, NoChange}, // normal after the episode
-		{10 * hour, 84, Lapsed},               // the episode before ended; this one starts
-		{10*hour + 180, 85, Confirmed},        // confirmed on its own readings
-		{10*hour + 360, 86, Ongoing},          //
-		{10*hour + 540, 95, NoChange},         // between the limits: not clear
-		{20 * hour, 84, NoChange},             // …so not ended either (one reading past the limit: not yet a repeat)
-		{20*hour + 100, 124, NoChange},        // normal
-		{20*hour + 100 + 14*60, 84, NoChange}, // 14 minutes later: the same episode goes on
-		{20*hour + 100 + 17*60, 85, Ongoing},
+		{10 * hour, 84, NoChange},      // past the limit after the pause: confirmed afresh…
+		{10*hour + 180, 85, Resumed},   // …and then a return
+		{10*hour + 360, 86, Ongoing},   // more of the same
+		{10*hour + 540, 95, NoChange},  // between the limits
+		{20 * hour, 95, NoChange},      // after a pause, but the last readings were not normal
+		{20*hour + 180, 84, NoChange},  //
+		{20*hour + 360, 85, Ongoing},   // so: more of the same
+		{20*hour + 400, 124, NoChange}, // normal
+		{21 * hour, 95, NoChange},      // a pause, then between the limits…
+		{21*hour + 180, 84, NoChange},  //
+		{21*hour + 360, 85, Resumed},   // …then past them: still a return
+		{21*hour + 400, 124, NoChange}, // normal
+		{31 * hour, 125, Cleared},      // normal again after the pause: the clear held
 	})
 	critical := cuff
 	critical.For, critical.Repeat, critical.Critical = 0, 0, true
-	run(t, "a critical limit confirms the new episode at once", critical, []step{
-		{0, 85, Confirmed}, {540, 125, NoChange}, {10 * hour, 84, Returned}, {10*hour + 180, 85, Ongoing},
+	run(t, "a critical limit: the first reading past it after the pause is the return", critical, []step{
+		{0, 85, Confirmed}, {540, 125, NoChange}, {10 * hour, 84, Resumed}, {10*hour + 180, 85, Ongoing},
 	})
 	spo2 := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92,
 		ClearFor: time.Minute, Critical: true}
 	run(t, "a stream that pauses for less than NewEpisodeAfter goes on with its episode", spo2, []step{
 		{0, 85, Confirmed}, {10, 93, NoChange}, {10 + 14*60, 85, Ongoing},
 	})
+
+	// Two cuffs: the second's normal reading does not end the first's run, but the pause does —
+	// the first cuff's run from before it does not confirm the return.
+	var st State
+	feed := func(device string, sec int, v float64, want Transition) {
+		t.Helper()
+		var got Transition
+		st, got = cuff.Evaluate(st, rpm.Reading{DeviceID: device, Code: cuff.Code, Value: v, EffectiveAt: t0.Add(time.Duration(sec) * time.Second)})
+		if got != want {
+			t.Errorf("%s at %ds (%g): %q, want %q", device, sec, v, got, want)
+		}
+	}
+	feed("arm", 0, 85, NoChange)
+	feed("arm", 180, 84, Confirmed)
+	feed("wrist", 240, 125, NoChange)
+	feed("arm", 10*hour, 84, NoChange)
+	feed("arm", 10*hour+180, 84, Resumed)
 }
 
 // TestSeveralDevices: onsets are confirmed on one device's own readings; one device's normal

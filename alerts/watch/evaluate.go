@@ -104,7 +104,7 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 			late[r.DeviceID] = append(late[r.DeviceID], r)
 			continue
 		}
-		tr, st = ev.lapse(ev.keyOf(patient, rule, ""), st, tr), next
+		st = next
 		if _, open := ev.current(ev.keyOf(patient, rule, "")); tr == alerts.Confirmed && !open && r.ReceivedAt.Sub(r.EffectiveAt) > lateAfter {
 			ev.openLate(ev.keyOf(patient, rule, ""), rule, alerts.Onset{Reading: r})
 			continue
@@ -220,7 +220,7 @@ func (ev *evaluation) flatLine(patient string, rule alerts.Rule, readings []rpm.
 		if tr == alerts.Late {
 			continue // a stuck sensor shows in what arrives now; late readings add nothing
 		}
-		tr, st = ev.lapse(ev.keyOf(patient, rule, r.DeviceID), st.Device(r.DeviceID), tr), st.WithDevice(r.DeviceID, dev)
+		st = st.WithDevice(r.DeviceID, dev)
 		if tr != alerts.Ongoing {
 			of := rule
 			of.Code = r.Code // the summary names the measure that is stuck
@@ -250,8 +250,8 @@ func (ev *evaluation) news2(patient string, rule alerts.Rule, at time.Time) {
 		at = last // a late reading may still be its parameter's latest: score as of the last look
 	}
 	score := ev.engine.NEWS2(ev.scope.NEWS2[patient], at)
-	next, tr := rule.Step(st, rule.ObserveNEWS2(score, at))
-	tr, ev.states[key] = ev.lapse(ev.keyOf(patient, rule, ""), st, tr), next
+	st, tr := rule.Step(st, rule.ObserveNEWS2(score, at))
+	ev.states[key] = st
 	ev.apply(ev.keyOf(patient, rule, ""), rule, tr, at, "", alerts.NEWS2Summary(score), rule.NEWS2Severity(score))
 }
 
@@ -286,15 +286,17 @@ func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.
 		al.EscalatedAt = ev.now // escalation counts from when Vigil raised it, even for a late upload
 		ev.put(key, al, event)
 	default:
-		ev.retrigger(key, al, at, summary, severity)
+		ev.retrigger(key, al, at, summary, severity, tr == alerts.Resumed)
 	}
 }
 
 // retrigger records that the open alert's condition holds again: counted, and announced only when
-// it got worse, came back before anyone acknowledged its recovery, or returned after a quiet spell
-// while nobody has acknowledged it yet. An acknowledgement covers the episode until it clears (the
-// alert then resolves; a return is a new alert) or gets worse — whereupon someone must look again.
-func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity rpm.Severity) {
+// it got worse, came back before anyone acknowledged its recovery, returned after a quiet spell
+// while nobody has acknowledged it yet, or resumed after its readings had been normal and then
+// stopped. An acknowledgement covers the episode until it clears (the alert then resolves; a
+// return is a new alert), gets worse, or resumes after such a pause — whereupon someone must look
+// again: it fires again, and escalates afresh.
+func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity rpm.Severity, resumed bool) {
 	quiet := at.Sub(al.LastTriggeredAt)
 	recovered := !al.RecoveredAt.IsZero()
 	wasState := al.State
@@ -306,9 +308,12 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	worse := severity.Rank() > al.Severity.Rank()
 	if worse {
 		al.Severity = severity
-		if al.State == rpm.AlertAcknowledged {
-			al, event = alerts.Refire(al, at, "worse: now "+string(al.Severity))
+	}
+	if why := resumedNote(resumed, quiet); (worse || resumed) && al.State == rpm.AlertAcknowledged {
+		if worse {
+			why = "worse: now " + string(al.Severity)
 		}
+		al, event = alerts.Refire(al, at, why)
 	}
 	switch {
 	case al.State != wasState:
@@ -317,9 +322,9 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	case worse:
 		event.Note = "worse: now " + string(al.Severity)
 		ev.put(key, al, event)
-	case recovered, quiet >= alerts.NewEpisodeAfter && al.State == rpm.AlertFiring:
+	case recovered, resumed, quiet >= alerts.NewEpisodeAfter && al.State == rpm.AlertFiring:
 		if event.Note == "" {
-			event.Note = "came back after " + shortDuration(quiet) + " quiet"
+			event.Note = cmp.Or(resumedNote(resumed, quiet), "came back after "+shortDuration(quiet)+" quiet")
 		}
 		ev.put(key, al, event)
 	default:
@@ -387,37 +392,21 @@ func (ev *evaluation) successor(patient string, al rpm.Alert, inForce map[string
 	return found[0], !taken
 }
 
-// lapse ends the open alert of key when the rule found its episode over as far as the readings
-// show (Lapsed, Returned: normal readings, then none for a while, then past the limit again) —
-// as of the first normal reading, per the state before the step — and returns what is left to
-// apply: nothing, or the new episode's onset.
-func (ev *evaluation) lapse(key store.OpenAlertKey, before alerts.State, tr alerts.Transition) alerts.Transition {
-	if tr != alerts.Lapsed && tr != alerts.Returned {
-		return tr
+// resumedNote says why a resumed episode is announced again ("" when it did not resume).
+func resumedNote(resumed bool, quiet time.Duration) string {
+	if !resumed {
+		return ""
 	}
-	if _, open := ev.current(key); open {
-		ev.recover(key, before.ClearingSince, "readings were back to normal from "+stampOf(before.ClearingSince)+
-			"; none came for a while, and the next was past the limit again: a new episode")
-	}
-	if tr == alerts.Returned {
-		return alerts.Confirmed
-	}
-	return alerts.NoChange
+	return "back after its readings were normal and then stopped: past the limit again " + shortDuration(quiet) + " after the last time"
 }
 
 // recover is the open alert's step when its clear condition held: latched (recovery noted) or
-// resolved. A note says why, when it is not the usual.
-func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time, note ...string) {
+// resolved.
+func (ev *evaluation) recover(key store.OpenAlertKey, at time.Time) {
 	al, _ := ev.current(key)
 	al, event, ok := alerts.Recover(al, at)
 	if !ok {
 		return
-	}
-	if len(note) > 0 {
-		event.Note = strings.Join(note, "")
-		if al.State != rpm.AlertResolved {
-			event.Note += "; the alert stays until acknowledged"
-		}
 	}
 	if al.State != rpm.AlertResolved {
 		ev.put(key, al, event)

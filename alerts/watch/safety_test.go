@@ -110,6 +110,7 @@ type outcome struct {
 	late                  int
 	failures              []string
 	alertsByDevice        map[string]string // alert summary → the device name that raised it
+	clinicalCalls         int               // clinical alerts opened, and acknowledged ones firing again: each calls someone
 	clinicalPerPatientDay float64
 }
 
@@ -145,7 +146,7 @@ func replay(t *testing.T, sc scenario) outcome {
 	defer func() { stop(); wg.Wait() }()
 
 	r := &run{t: t, sc: sc, ctx: ctx, conn: conn, st: st, engine: engine, intake: intake, clk: clk, start: start, cohort: cohort,
-		appeared: map[string]time.Duration{}}
+		shown: map[string][]time.Duration{}, firing: map[string]bool{}}
 	r.loop()
 	return r.measure()
 }
@@ -294,17 +295,18 @@ type wireReading struct {
 
 // run is one replay in progress.
 type run struct {
-	t        *testing.T
-	sc       scenario
-	ctx      context.Context
-	conn     *pgx.Conn
-	st       *store.Store
-	engine   *watch.Engine
-	intake   *ingest.Service
-	clk      *vclock
-	start    time.Time
-	cohort   *cohort
-	appeared map[string]time.Duration // alert id → when it first showed (virtual, from the start)
+	t      *testing.T
+	sc     scenario
+	ctx    context.Context
+	conn   *pgx.Conn
+	st     *store.Store
+	engine *watch.Engine
+	intake *ingest.Service
+	clk    *vclock
+	start  time.Time
+	cohort *cohort
+	shown  map[string][]time.Duration // alert id → each time it began to fire: opened, or fired again (virtual, from the start)
+	firing map[string]bool            // alert id → firing when last looked at
 }
 
 // loop advances the virtual clock from event to event — devices' posts and the timers' ticks —
@@ -394,20 +396,23 @@ func (r *run) send(d *cohortDevice, readings []wireReading, status map[string]an
 	}
 }
 
-// observe notes when each alert first showed.
+// observe notes when each alert began to fire: when it opened, and each time an acknowledged one
+// fired again (worse, or back after a pause) and so demanded someone's attention anew.
 func (r *run) observe(at time.Duration) {
-	rows, err := r.conn.Query(r.ctx, `SELECT id::text FROM alerts`)
+	rows, err := r.conn.Query(r.ctx, `SELECT id::text, state = 'firing' FROM alerts`)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	for _, id := range ids {
-		if _, ok := r.appeared[id]; !ok {
-			r.appeared[id] = at
+	var id string
+	var firing bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &firing}, func() error {
+		if _, seen := r.shown[id]; !seen || firing && !r.firing[id] {
+			r.shown[id] = append(r.shown[id], at)
 		}
+		r.firing[id] = firing
+		return nil
+	}); err != nil {
+		r.t.Fatal(err)
 	}
 }
 
@@ -431,7 +436,7 @@ func (r *run) nurse(at time.Duration) {
 	}
 	delay := cmp.Or(r.sc.ackAfter, 3*time.Minute)
 	for _, f := range list {
-		if at-r.appeared[f.id] >= delay {
+		if at-r.shown[f.id][len(r.shown[f.id])-1] >= delay {
 			if _, err := r.engine.Acknowledge(r.ctx, f.id, f.patient, r.cohort.nurse[f.patient], "replay nurse"); err != nil && err != watch.ErrNotNow {
 				r.t.Fatal(err)
 			}
@@ -483,6 +488,7 @@ func (r *run) measure() outcome {
 			o.technical++
 		} else {
 			o.clinical++
+			o.clinicalCalls += max(len(r.shown[a.id]), 1)
 		}
 		if a.late {
 			o.late++
@@ -527,14 +533,14 @@ func (r *run) measure() outcome {
 		}
 	}
 	days := r.sc.span.Hours() / 24 * float64(o.patients)
-	o.clinicalPerPatientDay = float64(o.clinical) / days
+	o.clinicalPerPatientDay = float64(o.clinicalCalls) / days
 	r.checkExpectations(&o, list)
 	return o
 }
 
-// checkExpectations finds, for each expected deterioration, the first alert of its kind (and
-// code) for its patient that showed at or after it began; and holds the stable patients of a
-// cohort to no clinical alert.
+// checkExpectations finds, for each expected deterioration, the first time an alert of its kind
+// (and code) for its patient began to fire at or after it began — opened, or an acknowledged one
+// firing again; and holds the stable patients of a cohort to no clinical alert.
 func (r *run) checkExpectations(o *outcome, list []alertRecord) {
 	for pid, expected := range r.cohort.expect {
 		name := r.cohort.patients[pid]
@@ -542,9 +548,13 @@ func (r *run) checkExpectations(o *outcome, list []alertRecord) {
 			o.expected++
 			found := time.Duration(-1)
 			for _, a := range list {
-				shown := r.appeared[a.id]
-				if a.patient == pid && a.kind == ex.kind && (ex.code == "" || a.code == ex.code) && shown >= ex.at-ex.lead && (found < 0 || shown < found) {
-					found = shown
+				if a.patient != pid || a.kind != ex.kind || ex.code != "" && a.code != ex.code {
+					continue
+				}
+				for _, shown := range r.shown[a.id] {
+					if shown >= ex.at-ex.lead && (found < 0 || shown < found) {
+						found = shown
+					}
 				}
 			}
 			switch {

@@ -259,7 +259,7 @@ func (ev *evaluation) observeDevice(patient string, rule alerts.Rule, device str
 	key := store.RuleStateKey{Patient: patient, Rule: rule.ID}
 	st := ev.state(key)
 	dev, tr := rule.Step(st.Device(device), o)
-	tr, ev.states[key] = ev.lapse(ev.keyOf(patient, rule, device), st.Device(device), tr), st.WithDevice(device, dev)
+	ev.states[key] = st.WithDevice(device, dev)
 	if tr != alerts.Ongoing {
 		ev.apply(ev.keyOf(patient, rule, device), rule, tr, o.At, device, summary, rule.Severity)
 	}

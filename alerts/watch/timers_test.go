@@ -311,6 +311,44 @@ func TestAcknowledgementsAndResolutionsHoldUp(t *testing.T) {
 	}
 }
 
+// TestAcknowledgedAlertFiresAgainAfterAPause: an acknowledgement covers an episode while its
+// readings show it going on; when they were back to normal and then stopped (a spot-check patient
+// overnight, a probe taken off), a confirmed return fires the alert again, saying why — it does
+// not resolve it.
+func TestAcknowledgedAlertFiresAgainAfterAPause(t *testing.T) {
+	h := newHospital(t)
+	start := h.start.Add(time.Hour)
+	clk := &clock{now: start}
+	in := newInstance(t, h.url, clk.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	send := func(id string, pts ...point) { // as a device does: each reading as it is taken
+		t.Helper()
+		clk.now = start.Add(time.Duration(pts[len(pts)-1].sec) * time.Second)
+		post(t, in, d.DeviceID, start, id, pts...)
+	}
+	for sec := 0; sec <= 180; sec += 10 {
+		send(fmt.Sprint("a", sec), point{sec, 87})
+	}
+	a := openAlerts(t, h, patient)["below"]
+	if _, err := in.engine.Acknowledge(ctx, a.ID, patient, "", "on my way"); err != nil {
+		t.Fatal(err)
+	}
+	send("b", point{190, 96}) // one normal reading, then nothing
+	send("c1", point{2590, 86})
+	send("c2", point{2650, 86})
+	if got := openAlerts(t, h, patient)["below"]; got.ID != a.ID || got.State != rpm.AlertAcknowledged {
+		t.Fatalf("low again after the pause, not yet for the rule's 2 minutes: %+v", got)
+	}
+	send("d", point{2710, 85})
+	got := openAlerts(t, h, patient)["below"]
+	if got.ID != a.ID || got.State != rpm.AlertFiring ||
+		got.Events != "fired,acknowledged:on my way,retriggered:back after its readings were normal and then stopped: past the limit again 42m10s after the last time" {
+		t.Fatalf("the return after the pause: %+v", got)
+	}
+}
+
 // TestNotReportingAlertOfADeviceTakenOff: a technical alert is resolved when its device leaves
 // the patient.
 func TestNotReportingAlertOfADeviceTakenOff(t *testing.T) {

@@ -26,6 +26,8 @@ var invalidRuleForms = []struct{ name, field, value, message string }{
 	{"unknown unit", "unit", "bpm", `are in /min, not &#34;bpm&#34;`},
 	{"clear on the wrong side", "clear", "30", "the clear limit must be on the normal side of the limit"},
 	{"limit not a number", "limit", "thirty", "The limit must be a number."},
+	{"limit not finite", "limit", "NaN", "The limit must be a number."},
+	{"clear limit infinite", "clear", "Inf", "The clear limit must be a number."},
 	{"bad duration", "for", "two minutes", "How long it must hold must be a duration such as 90s, 2m or 72h."},
 	{"repeat not whole", "repeat", "1.5", "Readings in a row must be a whole number."},
 }

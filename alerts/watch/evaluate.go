@@ -295,7 +295,8 @@ func (ev *evaluation) apply(key store.OpenAlertKey, rule alerts.Rule, tr alerts.
 // while nobody has acknowledged it yet, or resumed after its readings had been normal and then
 // stopped. An acknowledgement covers the episode until it clears (the alert then resolves; a
 // return is a new alert), gets worse, or resumes after such a pause — whereupon someone must look
-// again: it fires again, and escalates afresh.
+// again: it fires again, and escalates afresh. A snooze covers it for its chosen time whatever
+// happens but getting worse.
 func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Time, summary string, severity rpm.Severity, resumed bool) {
 	quiet := at.Sub(al.LastTriggeredAt)
 	recovered := !al.RecoveredAt.IsZero()
@@ -309,7 +310,10 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	if worse {
 		al.Severity = severity
 	}
-	if why := resumedNote(resumed, quiet); (worse || resumed) && al.State == rpm.AlertAcknowledged {
+	// A snooze is a chosen silence: a resumed episode waits for it to run out (SnoozeEnded fires
+	// the alert then if it is still open); only getting worse breaks it.
+	snoozed := al.SnoozedUntil.After(at)
+	if why := resumedNote(resumed, quiet); (worse || resumed && !snoozed) && al.State == rpm.AlertAcknowledged {
 		if worse {
 			why = "worse: now " + string(al.Severity)
 		}

@@ -349,6 +349,47 @@ func TestAcknowledgedAlertFiresAgainAfterAPause(t *testing.T) {
 	}
 }
 
+// TestSnoozeHoldsThroughAPause: a snooze is a chosen silence — an episode that resumes after a
+// pause during it is recorded but does not fire until the snooze runs out; then it does, because
+// the alert is still open.
+func TestSnoozeHoldsThroughAPause(t *testing.T) {
+	h := newHospital(t)
+	start := h.start.Add(time.Hour)
+	clk := &clock{now: start}
+	in := newInstance(t, h.url, clk.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	send := func(id string, pts ...point) {
+		t.Helper()
+		clk.now = start.Add(time.Duration(pts[len(pts)-1].sec) * time.Second)
+		post(t, in, d.DeviceID, start, id, pts...)
+	}
+	for sec := 0; sec <= 180; sec += 10 {
+		send(fmt.Sprint("a", sec), point{sec, 87})
+	}
+	a := openAlerts(t, h, patient)["below"]
+	if _, err := in.engine.Snooze(ctx, a.ID, patient, "", clk.now.Add(2*time.Hour), "known, asleep"); err != nil {
+		t.Fatal(err)
+	}
+	send("b", point{190, 96})
+	for i, sec := range []int{2590, 2650, 2710} {
+		send(fmt.Sprint("c", i), point{sec, 86})
+	}
+	got := openAlerts(t, h, patient)["below"]
+	if got.ID != a.ID || got.State != rpm.AlertAcknowledged ||
+		got.Events != "fired,snoozed:known, asleep,retriggered:back after its readings were normal and then stopped: past the limit again 42m10s after the last time" {
+		t.Fatalf("resumed during the snooze: %+v", got)
+	}
+	clk.now = start.Add(180*time.Second + 2*time.Hour)
+	if err := in.engine.CheckTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := openAlerts(t, h, patient)["below"]; got.ID != a.ID || got.State != rpm.AlertFiring {
+		t.Fatalf("the snooze ran out with the alert still open: %+v", got)
+	}
+}
+
 // TestNotReportingAlertOfADeviceTakenOff: a technical alert is resolved when its device leaves
 // the patient.
 func TestNotReportingAlertOfADeviceTakenOff(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 var auditActions = []string{
 	rpm.ActionSignIn, rpm.ActionSignOut, rpm.ActionPatientList, rpm.ActionPatientView, rpm.ActionPortalView,
 	rpm.ActionReadingsView, rpm.ActionShareCreate, rpm.ActionShareRevoke, rpm.ActionTeamChange,
-	rpm.ActionUserDisable, rpm.ActionUserEnable, rpm.ActionAuditView,
+	rpm.ActionUserDisable, rpm.ActionUserEnable, rpm.ActionUserSettings, rpm.ActionAuditView,
 }
 
 // datetimeLocal is the format of an <input type="datetime-local">, read as UTC.

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-rpm/vigil/demo"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/views"
 )
@@ -34,6 +35,7 @@ type Handlers struct {
 	demo        *demo.Hospital
 	assetURL    func(name string) string
 	modules     map[string]string
+	clock       rpm.Clock
 	now         func() time.Time
 	log         *slog.Logger
 }
@@ -54,6 +56,8 @@ type Options struct {
 	AssetURL func(name string) string
 	// Modules maps each script module's plain URL to its content-hashed URL (the pages' import map).
 	Modules map[string]string
+	// Clock is the hospital's: the time zone pages show times in for users who chose none.
+	Clock rpm.Clock
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -62,7 +66,7 @@ type Options struct {
 // New returns the handlers over the store.
 func New(st *store.Store, opts Options) *Handlers {
 	h := &Handlers{store: st, sessions: opts.Sessions, rp: opts.RelyingParty, intake: opts.Intake, hub: opts.Hub, alerts: opts.Alerts, demo: opts.Demo,
-		assetURL: opts.AssetURL, modules: opts.Modules, now: opts.Now, log: opts.Log}
+		assetURL: opts.AssetURL, modules: opts.Modules, clock: opts.Clock, now: opts.Now, log: opts.Log}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -87,18 +91,33 @@ func render(c echo.Context, status int, component templ.Component) error {
 }
 
 // PageContext is middleware that puts what every page's layout needs into the request's context:
-// asset URLs and the modules' import map, the CSRF token, the signed-in user, demo mode.
+// asset URLs and the modules' import map, the CSRF token, the signed-in user and their clock, demo
+// mode.
 func (h *Handlers) PageContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		p := views.Page{Asset: h.assetURL, Modules: h.modules, Demo: h.demo != nil, Path: r.URL.Path}
+		p := views.Page{Asset: h.assetURL, Modules: h.modules, Demo: h.demo != nil, Path: r.URL.Path, Clock: h.clock, Now: h.now()}
 		p.CSRFToken, _ = c.Get(auth.CSRFContextKey).(string)
 		if u, ok := auth.Viewer(c); ok {
 			p.Viewer = &views.Viewer{Name: u.DisplayName, Roles: u.Roles}
+			p.Clock = h.clockOf(u)
 		}
 		c.SetRequest(r.WithContext(views.WithPage(r.Context(), p)))
 		return next(c)
 	}
+}
+
+// clockOf is the clock a user reads times on: their own zone if they chose one (and it is still
+// known), else the hospital's; 12 or 24 hours as they chose.
+func (h *Handlers) clockOf(u rpm.User) rpm.Clock {
+	c := h.clock
+	if u.TimeZone != "" {
+		if own, err := rpm.LoadClock(u.TimeZone, false); err == nil {
+			c = own
+		}
+	}
+	c.Hour12 = u.Hour12
+	return c
 }
 
 // probe is the body of a health or readiness answer.

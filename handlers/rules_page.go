@@ -88,7 +88,7 @@ func (h *Handlers) rulesPage(ctx context.Context, patientID string) (views.Rules
 // ruleRow is a stored rule as the rules page shows it.
 func ruleRow(s rpm.AlertRule, teamNames map[string]string) views.RuleRow {
 	row := views.RuleRow{ID: s.ID, Severity: s.Severity, Off: !s.Enabled, Override: s.Scope == rpm.ScopePatient,
-		Reason: s.ChangeReason, UpdatedAt: s.UpdatedAt.UTC().Format("2 Jan 2006, 15:04 MST"), UpdatedBy: s.UpdatedName}
+		Reason: s.ChangeReason, UpdatedAt: s.UpdatedAt, UpdatedBy: s.UpdatedName}
 	if s.UpdatedBy == "" {
 		row.UpdatedBy = "Vigil"
 	}

@@ -81,6 +81,7 @@ const (
 	ActionTeamChange    = "team.change"
 	ActionUserDisable   = "user.disable"
 	ActionUserEnable    = "user.enable"
+	ActionUserSettings  = "user.settings"
 	ActionSignIn        = "session.sign_in"
 	ActionSignOut       = "session.sign_out"
 	ActionAuditView     = "audit.view"

@@ -45,6 +45,10 @@ type User struct {
 	Email       string
 	Roles       []Role
 	Disabled    bool
+	// TimeZone is the IANA zone the user reads times in, "" for the hospital's; Hour12 that they
+	// read a 12-hour clock.
+	TimeZone string
+	Hour12   bool
 }
 
 // Tier is a care-team member's place in the escalation order: tier 1 answers alerts first.

@@ -12,12 +12,12 @@ import (
 )
 
 // userColumns are selected by every query that returns an rpm.User, in scanUser's order.
-const userColumns = `id, issuer, subject, username, display_name, email, roles, disabled_at IS NOT NULL`
+const userColumns = `id, issuer, subject, username, display_name, email, roles, disabled_at IS NOT NULL, time_zone, hour12`
 
 func scanUser(row pgx.Row) (rpm.User, error) {
 	var u rpm.User
 	var roles []string
-	err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Username, &u.DisplayName, &u.Email, &roles, &u.Disabled)
+	err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Username, &u.DisplayName, &u.Email, &roles, &u.Disabled, &u.TimeZone, &u.Hour12)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rpm.User{}, ErrNotFound
 	}
@@ -77,6 +77,23 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) e
 		WHERE id = $1`, id, disabled)
 	if err != nil {
 		return fmt.Errorf("store: disable user: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetUserClock records how a user reads times: their time zone (an IANA name, checked by the
+// caller; "" for the hospital's) and whether on a 12-hour clock. It returns ErrNotFound for an
+// unknown user.
+func (s *Store) SetUserClock(ctx context.Context, id, zone string, hour12 bool) error {
+	if !rpm.IsID(id) {
+		return ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET time_zone = $2, hour12 = $3, updated_at = now() WHERE id = $1`, id, zone, hour12)
+	if err != nil {
+		return fmt.Errorf("store: set user clock: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound

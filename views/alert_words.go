@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -56,18 +57,18 @@ func severityTone(s rpm.Severity) string {
 }
 
 // alertStateLabel is an alert's state in words.
-func alertStateLabel(a rpm.Alert, now time.Time) string {
+func alertStateLabel(ctx context.Context, a rpm.Alert, now time.Time) string {
 	switch {
 	case a.State == rpm.AlertFiring && !a.RecoveredAt.IsZero():
-		return "Recovered " + dateTime(a.RecoveredAt) + " — stays until acknowledged"
+		return "Recovered " + dateTime(ctx, a.RecoveredAt) + " — stays until acknowledged"
 	case a.State == rpm.AlertFiring:
 		return "Firing — not acknowledged"
 	case a.State == rpm.AlertAcknowledged && a.SnoozedUntil.After(now):
-		return "Snoozed until " + dateTime(a.SnoozedUntil)
+		return "Snoozed until " + dateTime(ctx, a.SnoozedUntil)
 	case a.State == rpm.AlertAcknowledged:
-		return "Acknowledged " + dateTime(a.AcknowledgedAt)
+		return "Acknowledged " + dateTime(ctx, a.AcknowledgedAt)
 	case a.State == rpm.AlertResolved:
-		return "Resolved " + dateTime(a.ResolvedAt)
+		return "Resolved " + dateTime(ctx, a.ResolvedAt)
 	}
 	return string(a.State)
 }
@@ -84,13 +85,13 @@ func withText(a rpm.Alert) string {
 // alertFacts are the short facts a banner or list shows beside an alert's summary, in order: late,
 // recovered, who it is with, how far it escalated, and whether escalation is stuck.
 // bannerMeta in static/js/live/format.js says the same.
-func alertFacts(a rpm.Alert) []string {
+func alertFacts(ctx context.Context, a rpm.Alert) []string {
 	var out []string
 	if a.Late {
 		out = append(out, "raised late")
 	}
 	if !a.RecoveredAt.IsZero() && a.State == rpm.AlertFiring {
-		out = append(out, "recovered "+dateTime(a.RecoveredAt)+", acknowledge to close")
+		out = append(out, "recovered "+dateTime(ctx, a.RecoveredAt)+", acknowledge to close")
 	}
 	if a.State != rpm.AlertResolved {
 		out = append(out, withText(a))

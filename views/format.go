@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -8,13 +9,11 @@ import (
 	"github.com/vigil-rpm/vigil/rpm"
 )
 
-// dateTime shows an instant to a clinician: "21 Nov 2026, 10:05 UTC".
-func dateTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2 Jan 2006, 15:04 MST")
-}
+// dateTime shows an instant on the viewer's clock: "21 Nov 2026, 10:05".
+func dateTime(ctx context.Context, t time.Time) string { return clock(ctx).DateTime(t) }
+
+// dateTimeSeconds is dateTime to the second, for lists of frequent readings.
+func dateTimeSeconds(ctx context.Context, t time.Time) string { return clock(ctx).DateTimeSeconds(t) }
 
 // date shows a calendar date: "21 Nov 2026".
 func date(t time.Time) string {
@@ -118,9 +117,6 @@ const (
 
 // percent shows a 0–1 fraction as a whole percentage.
 func percent(f float64) string { return strconv.Itoa(int(f*100+0.5)) + " %" }
-
-// dateTimeSeconds is dateTime to the second, for lists of frequent readings.
-func dateTimeSeconds(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04:05 MST") }
 
 // plural is "1 assignment", "3 assignments".
 func plural(n int, noun string) string {

@@ -6,6 +6,7 @@ package views
 
 import (
 	"context"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -28,6 +29,11 @@ type Page struct {
 	Path string
 	// Viewer is the signed-in user, nil for nobody.
 	Viewer *Viewer
+	// Now is when the page is rendered.
+	Now time.Time
+	// Clock is how the viewer reads times: their zone (or the hospital's), 24 or 12 hours. The
+	// layout names it on every page and hands it to the page scripts.
+	Clock rpm.Clock
 }
 
 // Viewer is the signed-in user as the page frame shows them.
@@ -64,6 +70,17 @@ func page(ctx context.Context) Page {
 }
 
 func asset(ctx context.Context, name string) string { return page(ctx).Asset(name) }
+
+// clock is the viewer's clock.
+func clock(ctx context.Context) rpm.Clock { return page(ctx).Clock }
+
+// hourCycle is the page's clock for its scripts, as Intl.DateTimeFormat names it: "h23" or "h12".
+func hourCycle(ctx context.Context) string {
+	if clock(ctx).Hour12 {
+		return "h12"
+	}
+	return "h23"
+}
 
 // importMap is a page's import map (https://html.spec.whatwg.org/#import-maps).
 type importMap struct {

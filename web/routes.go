@@ -49,6 +49,8 @@ func (s *Server) routes(cfg Config) {
 	app.POST("/patients/:patient/rules/reset", h.RuleReset, signedIn)
 	app.POST("/shares/:share/revoke", h.ShareRevoke, signedIn)
 	app.GET("/me", h.Portal, signedIn)
+	app.GET("/settings", h.Settings, signedIn)
+	app.POST("/settings", h.SettingsSave, signedIn)
 	app.GET("/live", h.Live, signedIn)
 	app.POST("/patients/:patient/devices", h.PatientDeviceAssign, signedIn)
 	app.POST("/patients/:patient/devices/:device/end", h.PatientDeviceEnd, signedIn)

@@ -83,7 +83,7 @@ func (e *Engine) act(ctx context.Context, alertID, patientID string, audit []rpm
 			if next, done, err = alerts.AutoResolve(next, now); err != nil {
 				return err
 			}
-			done.Note = "it had recovered at " + stampOf(next.RecoveredAt) + " before anyone acknowledged it"
+			done.Note = "it had recovered at " + e.opts.Clock.Stamp(next.RecoveredAt) + " before anyone acknowledged it"
 			events = append(events, done)
 		}
 		if out, err = tx.SaveAlert(ctx, store.AlertWrite{Alert: next, Events: events}); err != nil {

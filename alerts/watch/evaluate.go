@@ -172,7 +172,7 @@ func (ev *evaluation) covered(key store.OpenAlertKey, from, to time.Time, spans 
 	if al, open := ev.current(key); open {
 		if to.Before(al.OpenedAt) || !al.RecoveredAt.IsZero() && from.After(al.RecoveredAt) {
 			ev.put(key, al, rpm.AlertEvent{Kind: rpm.EventNote, At: ev.now,
-				Note: "readings that arrived late show the condition also from " + stampOf(from) + " to " + stampOf(to)})
+				Note: "readings that arrived late show the condition also from " + ev.engine.opts.Clock.Stamp(from) + " to " + ev.engine.opts.Clock.Stamp(to)})
 		}
 		return true
 	}
@@ -197,7 +197,7 @@ func (ev *evaluation) openLate(key store.OpenAlertKey, rule alerts.Rule, on aler
 	r := on.Reading
 	al, event := alerts.Open(rpm.Alert{PatientID: key.Patient, RuleID: rule.ID, RuleKind: rule.Kind, Code: rule.Code,
 		SourceDeviceID: r.DeviceID, Direction: rule.Direction, Severity: rule.Severity, Summary: rule.Summary(r.Value), Late: true}, r.EffectiveAt)
-	event.Note = "raised late: readings taken from " + stampOf(r.EffectiveAt) + " arrived " + shortDuration(r.ReceivedAt.Sub(r.EffectiveAt).Round(time.Second)) + " later"
+	event.Note = "raised late: readings taken from " + ev.engine.opts.Clock.Stamp(r.EffectiveAt) + " arrived " + shortDuration(r.ReceivedAt.Sub(r.EffectiveAt).Round(time.Second)) + " later"
 	events := []rpm.AlertEvent{event}
 	if !on.Cleared.IsZero() {
 		var rec rpm.AlertEvent
@@ -493,9 +493,6 @@ func (ev *evaluation) save(ctx context.Context) error {
 func compareStateKeys(a, b store.RuleStateKey) int {
 	return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Rule, b.Rule))
 }
-
-// stampOf is a time as an alert's note says it.
-func stampOf(t time.Time) string { return t.UTC().Format("2 Jan 15:04:05 UTC") }
 
 // ruleCache keeps parsed rules by id and version, so a batch does not re-read every rule's JSON.
 type ruleCache struct {

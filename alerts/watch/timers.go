@@ -201,7 +201,7 @@ func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *dev
 				continue
 			}
 			for _, d := range c.devices {
-				if o, summary, ok := observeDevice(rule, d, ev.now); ok {
+				if o, summary, ok := observeDevice(rule, d, ev.now, e.opts.Clock); ok {
 					ev.observeDevice(patient, rule, d.Device, o, summary)
 				}
 			}
@@ -209,7 +209,7 @@ func (e *Engine) checkPatientDevices(ctx context.Context, patient string, c *dev
 				if rule.Kind == rpm.NoData && rule.Code == f.Code {
 					silent := rule.Silent(time.Time{}, f.Since, ev.now)
 					ev.observeDevice(patient, rule, f.Device, alerts.Observation{At: ev.now, Breach: silent, Clear: !silent},
-						rule.Summary(0)+"; last reading "+stampOf(f.Since))
+						rule.Summary(0)+"; last reading "+e.opts.Clock.Stamp(f.Since))
 				}
 			}
 		}
@@ -230,14 +230,14 @@ func (e *Engine) evaluate(ctx context.Context, patient string, news2 bool, fn fu
 	})
 }
 
-// observeDevice is a timer rule's observation of one device at now, with the alert's summary; ok
-// is false for a rule that does not look at devices this way.
-func observeDevice(rule alerts.Rule, d store.DeviceWatch, now time.Time) (alerts.Observation, string, bool) {
+// observeDevice is a timer rule's observation of one device at now, with the alert's summary (its
+// times on clock); ok is false for a rule that does not look at devices this way.
+func observeDevice(rule alerts.Rule, d store.DeviceWatch, now time.Time, clock rpm.Clock) (alerts.Observation, string, bool) {
 	switch rule.Kind {
 	case rpm.NotReporting:
 		last := maxTime(d.LastReadingAt, d.Since)
 		silent := now.Sub(last) >= rule.SilenceFor(d.Interval())
-		summary := rule.Summary(0) + ": nothing since " + stampOf(last) + ", expected every " + shortDuration(d.Interval())
+		summary := rule.Summary(0) + ": nothing since " + clock.Stamp(last) + ", expected every " + shortDuration(d.Interval())
 		return alerts.Observation{At: now, Breach: silent, Clear: !silent}, summary, true
 	case rpm.LowBattery:
 		if d.Battery == nil {

@@ -22,6 +22,9 @@ type Options struct {
 	// Freshness is the NEWS2 freshness policy (alerts.DefaultFreshness when zero): the engine's
 	// evaluations and every screen that asks it for a score use the same.
 	Freshness alerts.Freshness
+	// Clock shows the times in alerts' summaries and notes (and so in webhook messages): the
+	// hospital's zone (UTC when zero).
+	Clock rpm.Clock
 	// Tick is how often the timers look for due technical alerts, escalations and snoozes (10 s).
 	Tick time.Duration
 	// Now, if set, is the engine's clock for everything, evaluations included (a simulation's

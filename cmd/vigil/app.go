@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-rpm/vigil/handlers"
 	"github.com/vigil-rpm/vigil/ingest"
 	"github.com/vigil-rpm/vigil/live"
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/static"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/web"
@@ -65,7 +66,10 @@ type appOptions struct {
 	RejectedRetention time.Duration
 	// Alerts tunes the alert engine.
 	Alerts watch.Options
-	Log    *slog.Logger
+	// Clock is the hospital's: the time zone pages (for users who chose none), alert notes and
+	// webhook texts show times in.
+	Clock rpm.Clock
+	Log   *slog.Logger
 }
 
 // newApp connects to the database and builds the server. The schema must already be current.
@@ -99,6 +103,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hub := live.NewHub()
 	opts.Alerts.Log = opts.Log
+	opts.Alerts.Clock = opts.Clock
 	engine := watch.New(st, opts.Alerts)
 	relay := live.NewRelay(hub, live.PGBus{Store: st}, st, engine, opts.Log)
 	opts.Intake.Log = opts.Log
@@ -107,7 +112,7 @@ func newApp(ctx context.Context, opts appOptions) (*app, error) {
 	intake := ingest.New(st, opts.Intake)
 	h := handlers.New(st, handlers.Options{
 		Sessions: sessions, RelyingParty: auth.NewRelyingParty(rpConfig), Intake: intake, Hub: hub, Alerts: engine,
-		LiveRecheck: opts.LiveRecheck, Demo: opts.Demo,
+		LiveRecheck: opts.LiveRecheck, Demo: opts.Demo, Clock: opts.Clock,
 		AssetURL: assets.URL, Modules: assets.ImportMap(), Log: opts.Log,
 	})
 	server := web.New(web.Config{

@@ -100,7 +100,7 @@ func TestReadingsTableShowsEachReadingOnce(t *testing.T) {
 	rows := func(r reading) string {
 		return fmt.Sprintf(`Array.from(document.querySelectorAll('#readings-table tbody tr')).filter((tr) =>
 			tr.cells.length === 3 && tr.cells[0].textContent.trim() === %q && tr.cells[1].textContent.trim() === 'Heart rate' &&
-			tr.cells[2].textContent.trim() === %q).length`, r.at.Format("2 Jan 2006, 15:04:05 MST"), fmt.Sprintf("%.0f /min", r.value))
+			tr.cells[2].textContent.trim() === %q).length`, r.at.Format("2 Jan 2006, 15:04:05"), fmt.Sprintf("%.0f /min", r.value))
 	}
 	// delivered holds once socket n has received every one of these readings in a frame.
 	delivered := func(n int, rs ...reading) string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-rpm/vigil/alerts"
+	"github.com/vigil-rpm/vigil/rpm"
 )
 
 // config is Vigil's configuration, read from the environment (names fixed by docs/API.md).
@@ -35,6 +36,7 @@ type config struct {
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
 	NEWS2Freshness   alerts.Freshness
+	Clock            rpm.Clock // the hospital's: VIGIL_TIME_ZONE, 24-hour
 }
 
 // setting documents one environment variable; settings is the table `vigil serve --help` and
@@ -63,6 +65,7 @@ var settings = []setting{
 	{"VIGIL_LOG_FORMAT", "json", "log format: json or text"},
 	{"VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"VIGIL_SHUTDOWN_TIMEOUT", "20s", "how long shutdown waits for requests in flight"},
+	{"VIGIL_TIME_ZONE", rpm.DefaultTimeZone, "the hospital's time zone (IANA name, e.g. Europe/London): pages, alert notes and webhook texts show times in it; each user may choose their own"},
 	{"VIGIL_NEWS2_FRESHNESS", "respiration=1h,spo2=1h,pulse=1h,systolic=12h,temperature=12h,assessment=12h",
 		"how old each NEWS2 input may be and still count (assessment: a clinician's oxygen and consciousness entries)"},
 }
@@ -156,6 +159,9 @@ func loadConfig(getenv func(string) string, forServe bool) (config, error) {
 		if *d.dest, err = time.ParseDuration(env(d.name)); err != nil || *d.dest <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30m (got %q)", d.name, env(d.name)))
 		}
+	}
+	if cfg.Clock, err = rpm.LoadClock(env("VIGIL_TIME_ZONE"), false); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_TIME_ZONE: %w", err))
 	}
 	if cfg.NEWS2Freshness, err = alerts.ParseFreshness(env("VIGIL_NEWS2_FRESHNESS")); err != nil {
 		errs = append(errs, fmt.Errorf("VIGIL_NEWS2_FRESHNESS: %w", err))

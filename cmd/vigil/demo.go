@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-rpm/vigil/alerts"
 	"github.com/vigil-rpm/vigil/alerts/watch"
 	"github.com/vigil-rpm/vigil/demo"
+	"github.com/vigil-rpm/vigil/rpm"
 	"github.com/vigil-rpm/vigil/store"
 	"github.com/vigil-rpm/vigil/store/pgcluster"
 )
@@ -30,7 +31,7 @@ slow deteriorations, hypoxic and hypotensive episodes, a fever, a device that go
 battery drains, one whose clock runs fast): oximeters and wearables continuously, cuffs, scales,
 thermometers and glucometers at the patients' usual times of day. Ctrl-C stops everything and
 removes what it started. Seeding and history are idempotent: running the demo again against the
-same database duplicates nothing.
+same database duplicates nothing. Times show in VIGIL_TIME_ZONE (default UTC).
 `
 
 // demoShutdownTimeout bounds the wait for requests in flight when the demo stops.
@@ -44,6 +45,7 @@ type demoOptions struct {
 	SimInterval time.Duration    // how often each simulated device posts; zero: demoSimInterval
 	LiveRecheck time.Duration    // how often live connections re-check access; zero: the default
 	Freshness   alerts.Freshness // the NEWS2 freshness policy; zero: the default
+	Clock       rpm.Clock        // the hospital's clock; zero: UTC
 	Log         *slog.Logger
 	Ready       func(url string, a *app)
 }
@@ -64,7 +66,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		format = cfg.LogFormat
 	}
 	opts := demoOptions{Addr: *addr, DatabaseURL: cfg.DatabaseURL, Simulate: *sim, Log: newLogger(stderr, format, cfg.LogLevel),
-		Freshness: cfg.NEWS2Freshness}
+		Freshness: cfg.NEWS2Freshness, Clock: cfg.Clock}
 	return runDemo(ctx, opts, stdout)
 }
 
@@ -96,7 +98,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout io.Writer) error {
 	}
 	a, err := newApp(ctx, appOptions{DatabaseURL: databaseURL, BaseURL: &url.URL{Scheme: "http", Host: ln.Addr().String()},
 		BuiltinProvider: true, Demo: &hospital, LiveRecheck: opts.LiveRecheck, Log: opts.Log,
-		Alerts: watch.Options{Freshness: opts.Freshness}})
+		Clock: opts.Clock, Alerts: watch.Options{Freshness: opts.Freshness}})
 	if err != nil {
 		return err
 	}

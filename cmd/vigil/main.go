@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // every IANA zone, whatever the machine has installed (VIGIL_TIME_ZONE)
 )
 
 const usage = `Vigil — remote patient monitoring.

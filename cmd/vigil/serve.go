@@ -55,6 +55,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(net.Add
 		Intake:            ingest.Options{RatePerSecond: cfg.DeviceRate, Burst: cfg.DeviceBurst, Horizon: cfg.ReadingMaxAge},
 		RejectedRetention: cfg.RejectedKeep,
 		Alerts:            watch.Options{Freshness: cfg.NEWS2Freshness},
+		Clock:             cfg.Clock,
 	})
 	if err != nil {
 		return err

@@ -4,7 +4,7 @@
 
 import { el, flash, pill } from "./dom.js";
 import {
-  STALE_MS, ageText, badgeText, devicesBadge, formatValue, news2Text, news2View, parseTime, validNEWS2,
+  STALE_MS, ageText, badgeText, devicesBadge, formatValue, news2Text, news2View, parseTime, stampSeconds, validNEWS2,
 } from "./format.js";
 
 export const getCensus = () => document.getElementById("census");
@@ -94,7 +94,7 @@ export function refreshAge(td, now = Date.now()) {
   td.classList.toggle("stale", stale);
   const age = ensurePart(td, "age");
   age.textContent = ageText(now - at) + (stale ? " · stale" : "");
-  age.title = new Date(at).toLocaleString();
+  age.title = stampSeconds(at);
 }
 
 // BP_PART names the half of the blood-pressure cell each code fills.

@@ -2,7 +2,7 @@
  * per measure, over a chosen range, from the series API and then live points from the stream. */
 
 import { cssVar, el } from "./dom.js";
-import { formatValue, withAlpha } from "./format.js";
+import { axisLabels, clockZone, formatValue, withAlpha } from "./format.js";
 import { RANGE_S, addLive, chartData, fetchedPoints, hasBand, showsLive } from "./series.js";
 
 const HEIGHT = 180;
@@ -61,7 +61,12 @@ function makePlot(c, data) {
       series,
       bands: c.band ? [{ series: [2, 3], fill: withAlpha(accent, 0.15) }] : [],
       scales: { x: { time: true, auto: false } }, // set by draw(): always the whole selected range
-      axes: [{ ...axis }, { ...axis, label: c.unit, size: 56 }],
+      // Ticks fall on the page's clock (its zone's hours and midnights) and read as the tables do.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), clockZone()),
+      axes: [
+        { ...axis, values: (u, ticks) => axisLabels(ticks, u.scales.x.max - u.scales.x.min) },
+        { ...axis, label: c.unit, size: 56 },
+      ],
       cursor: { drag: { x: false, y: false, setScale: false } }, // no zoom: live redraws would reset it
     },
     data,

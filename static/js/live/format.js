@@ -37,18 +37,72 @@ export function readingNumber(v, decimals) {
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-// utcStamp matches the server's dateTimeSeconds: "21 Nov 2026, 10:00:00 UTC".
-export function utcStamp(ms) {
-  const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
-  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ` +
-    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
+// The page's clock, as rpm.Clock on the server: a time zone and a 12- or 24-hour cycle, from the
+// layout's <html data-time-zone data-hour-cycle>. UTC on a 24-hour clock until setClock is called.
+let clock = { zone: "UTC", hour12: false, parts: null };
+
+// setClock sets the clock every time below is shown on; an unknown zone leaves UTC. It returns the
+// zone in use.
+export function setClock(zone, hourCycle) {
+  let fmt;
+  try {
+    fmt = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone || "UTC", hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric",
+    });
+  } catch {
+    return setClock("UTC", hourCycle);
+  }
+  clock = { zone: zone || "UTC", hour12: hourCycle === "h12", parts: fmt };
+  return clock.zone;
+}
+setClock("UTC", "h23");
+
+// clockZone is the page's time zone.
+export const clockZone = () => clock.zone;
+
+// clockParts is an instant (ms) on the page's clock: {year, month (0–11), day, hour (0–23),
+// minute, second}.
+export function clockParts(ms) {
+  const out = {};
+  for (const p of clock.parts.formatToParts(new Date(ms))) {
+    if (p.type !== "literal") out[p.type] = parseInt(p.value, 10);
+  }
+  return { year: out.year, month: out.month - 1, day: out.day, hour: out.hour % 24, minute: out.minute, second: out.second };
 }
 
-// stamp matches the server's dateTime: "21 Nov 2026, 10:05 UTC"; "" for a missing time.
+const pad = (n) => String(n).padStart(2, "0");
+
+// timeText is a time of day as rpm.Clock shows it: "14:05", "14:05:07", "2:05 pm", "2:05:07 pm".
+export function timeText(p, seconds) {
+  const rest = ":" + pad(p.minute) + (seconds ? ":" + pad(p.second) : "");
+  if (!clock.hour12) return pad(p.hour) + rest;
+  return (p.hour % 12 || 12) + rest + (p.hour < 12 ? " am" : " pm");
+}
+
+// stampSeconds matches the server's dateTimeSeconds: "21 Nov 2026, 10:00:00".
+export function stampSeconds(ms) {
+  const p = clockParts(ms);
+  return `${p.day} ${MONTHS[p.month]} ${p.year}, ${timeText(p, true)}`;
+}
+
+// stamp matches the server's dateTime: "21 Nov 2026, 10:05"; "" for a missing time.
 export function stamp(s) {
   const ms = parseTime(s);
   if (isNaN(ms)) return "";
-  return utcStamp(ms).replace(/:\d\d UTC$/, " UTC");
+  const p = clockParts(ms);
+  return `${p.day} ${MONTHS[p.month]} ${p.year}, ${timeText(p, false)}`;
+}
+
+// axisLabels are a time axis's tick labels (ticks in seconds) on the page's clock: the time of
+// day over a day or less — the date instead at midnight — and the date over longer spans.
+export function axisLabels(ticks, spanSeconds) {
+  return ticks.map((t) => {
+    const p = clockParts(t * 1000);
+    const date = p.day + " " + MONTHS[p.month];
+    if (spanSeconds > 2 * 86400) return date;
+    return p.hour === 0 && p.minute === 0 ? date : timeText(p, false);
+  });
 }
 
 // withAlpha turns "#rgb"/"#rrggbb" into rgba(); other colour syntaxes are returned unchanged.
@@ -149,7 +203,7 @@ export function stateText(a, now) {
 export function bannerMeta(a, now) {
   const parts = [];
   if (a.late) parts.push("raised late");
-  if (a.recovered_at && a.state === "firing") parts.push("recovered " + utcStamp(parseTime(a.recovered_at)) + ", acknowledge to close");
+  if (a.recovered_at && a.state === "firing") parts.push("recovered " + stamp(a.recovered_at) + ", acknowledge to close");
   if (a.state !== "resolved") {
     parts.push(Array.isArray(a.with) && a.with.length
       ? "with tier " + a.tier + ": " + a.with.join(", ")

@@ -4,7 +4,7 @@
  * Plain ES2020 modules, no globals except window.vigilLive (a test hook), CSP-safe: no eval, no
  * innerHTML. No module but this one does anything when imported. */
 
-import { parseTime, validAlert } from "./format.js";
+import { parseTime, setClock, validAlert } from "./format.js";
 import { Seen, alertOf, earliest, readingKey, validReading } from "./frames.js";
 import { applyAlertCount, applyFilters, applyNEWS2, censusRows, deviceHeard, findRow, getCensus, initCensus, updateCell } from "./census.js";
 import { addLivePoint, chartPatient, chartsSince, initCharts } from "./charts.js";
@@ -68,6 +68,8 @@ function applyFrame(msg) {
 }
 
 function init() {
+  const html = document.documentElement; // the viewer's clock, as the server renders times
+  setClock(html.dataset.timeZone, html.dataset.hourCycle);
   initSound();
   hasReadingsTable = initReadings(seen);
   initBanner(applyAlert);

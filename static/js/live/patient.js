@@ -2,7 +2,7 @@
  * of alerts, whose states follow the stream. */
 
 import { el, flash, link } from "./dom.js";
-import { readingNumber, parseTime, stamp, stateText, utcStamp } from "./format.js";
+import { readingNumber, parseTime, stamp, stampSeconds, stateText } from "./format.js";
 import { idKey, named } from "./frames.js";
 import { chartFor } from "./charts.js";
 import { bannerPatient, byAlert, mayAct, severityPill } from "./alerts.js";
@@ -49,7 +49,7 @@ export function addReadingRow(r, atMs, key) {
   for (const ph of tbody.querySelectorAll("td[colspan]")) ph.parentElement.remove(); // "no readings" row
   const chart = chartFor(r.code);
   const unit = chart?.unit || r.unit || ""; // prefer the server's display unit
-  const time = el("time", null, utcStamp(atMs));
+  const time = el("time", null, stampSeconds(atMs));
   time.dateTime = new Date(atMs).toISOString();
   const tr = el("tr");
   if (named(r)) {

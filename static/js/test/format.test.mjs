@@ -3,7 +3,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import {
   ageText, badgeText, bannerMeta, devicesBadge, formatValue, news2Text, news2View, parseTime, readingNumber,
-  retriggeredMeta, silentDevices, stamp, stateText, utcStamp, validAlert, validNEWS2, withAlpha,
+  retriggeredMeta, silentDevices, axisLabels, setClock, stamp, stampSeconds, stateText, validAlert, validNEWS2, withAlpha,
 } from "../live/format.js";
 
 const MIN = 60000, HOUR = 60 * MIN;
@@ -43,12 +43,41 @@ test("readingNumber shows up to one decimal unless the measure says otherwise", 
   assert.equal(readingNumber(36.66, "2"), "36.66");
 });
 
-test("utcStamp and stamp match the server's dateTimeSeconds and dateTime", () => {
+test("stampSeconds and stamp match the server's dateTimeSeconds and dateTime on the page's clock", () => {
   const ms = Date.UTC(2026, 10, 21, 9, 5, 7);
-  assert.equal(utcStamp(ms), "21 Nov 2026, 09:05:07 UTC");
-  assert.equal(stamp("2026-11-21T09:05:07.5Z"), "21 Nov 2026, 09:05 UTC");
+  assert.equal(stampSeconds(ms), "21 Nov 2026, 09:05:07");
+  assert.equal(stamp("2026-11-21T09:05:07.5Z"), "21 Nov 2026, 09:05");
   assert.equal(stamp(""), "");
   assert.equal(stamp(undefined), "");
+  try {
+    // As rpm.TestClock: the same instants, the same words.
+    assert.equal(setClock("America/New_York", "h23"), "America/New_York");
+    const at = Date.UTC(2026, 10, 21, 15, 5, 7);
+    assert.equal(stamp(new Date(at).toISOString()), "21 Nov 2026, 10:05");
+    assert.equal(stampSeconds(at), "21 Nov 2026, 10:05:07");
+    assert.equal(stampSeconds(Date.UTC(2026, 6, 1, 15, 5, 7)), "1 Jul 2026, 11:05:07"); // daylight saving
+    setClock("America/New_York", "h12");
+    assert.equal(stampSeconds(at + 6 * 3600e3), "21 Nov 2026, 4:05:07 pm");
+    assert.equal(stampSeconds(Date.UTC(2026, 10, 21, 5, 5, 7)), "21 Nov 2026, 12:05:07 am");
+    assert.equal(stampSeconds(Date.UTC(2026, 10, 21, 17, 0, 0)), "21 Nov 2026, 12:00:00 pm");
+    assert.equal(setClock("Mars/Olympus", "h23"), "UTC"); // unknown: UTC, not an exception
+    assert.equal(stampSeconds(ms), "21 Nov 2026, 09:05:07");
+  } finally {
+    setClock("UTC", "h23");
+  }
+});
+
+test("axisLabels shows times of day over a day, dates over longer, on the page's clock", () => {
+  try {
+    setClock("Asia/Kolkata", "h23"); // UTC+05:30
+    const t = Date.UTC(2026, 10, 20, 18, 30) / 1000; // local midnight, 21 Nov
+    assert.deepEqual(axisLabels([t - 3600, t, t + 1800], 86400), ["23:00", "21 Nov", "00:30"]);
+    assert.deepEqual(axisLabels([t, t + 86400], 7 * 86400), ["21 Nov", "22 Nov"]);
+    setClock("Asia/Kolkata", "h12");
+    assert.deepEqual(axisLabels([t + 13.5 * 3600], 3600), ["1:30 pm"]);
+  } finally {
+    setClock("UTC", "h23");
+  }
 });
 
 test("withAlpha turns hex colours into rgba and leaves the rest", () => {
@@ -139,11 +168,11 @@ test("stateText says the state as the server's alertStateLabel does", () => {
   const now = Date.UTC(2026, 10, 21, 10, 0);
   const later = "2026-11-21T12:30:00Z", earlier = "2026-11-21T09:15:00Z";
   assert.equal(stateText({ state: "firing" }, now), "Firing — not acknowledged");
-  assert.equal(stateText({ state: "acknowledged", snoozed_until: later }, now), "Snoozed until 21 Nov 2026, 12:30 UTC");
+  assert.equal(stateText({ state: "acknowledged", snoozed_until: later }, now), "Snoozed until 21 Nov 2026, 12:30");
   assert.equal(stateText({ state: "acknowledged", snoozed_until: earlier, acknowledged_at: earlier }, now),
-    "Acknowledged 21 Nov 2026, 09:15 UTC");
+    "Acknowledged 21 Nov 2026, 09:15");
   assert.equal(stateText({ state: "acknowledged" }, now), "Acknowledged");
-  assert.equal(stateText({ state: "resolved", resolved_at: earlier }, now), "Resolved 21 Nov 2026, 09:15 UTC");
+  assert.equal(stateText({ state: "resolved", resolved_at: earlier }, now), "Resolved 21 Nov 2026, 09:15");
   assert.equal(stateText({ state: "escalated" }, now), "escalated");
 });
 
@@ -153,7 +182,7 @@ test("bannerMeta lists lateness, recovery, who has it, escalation and triggers",
     state: "firing", late: true, recovered_at: "2026-11-21T09:50:00Z", tier: 2, with: ["Dr Osei", "Jisoo Kim"],
     trigger_count: 3, last_triggered_at: "2026-11-21T09:55:00Z",
   };
-  assert.equal(bannerMeta(a, now), "raised late · recovered 21 Nov 2026, 09:50:00 UTC, acknowledge to close · " +
+  assert.equal(bannerMeta(a, now), "raised late · recovered 21 Nov 2026, 09:50, acknowledge to close · " +
     "with tier 2: Dr Osei, Jisoo Kim · escalated to tier 2 · 3 triggers · last triggered 5 min ago");
   assert.equal(bannerMeta({ state: "firing", tier: 1, with: [], last_triggered_at: "2026-11-21T10:00:00Z" }, now),
     "no one at tier 1 of the care team · 1 trigger · last triggered just now");

@@ -3,6 +3,7 @@ package alerts
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -25,9 +26,12 @@ type State struct {
 	// Held: a clinician resolved the episode's alert by hand while its condition held; nothing
 	// fires again until the condition has been seen clear (a device that was known to be off).
 	Held bool `json:"held,omitempty"`
-	// Paused: during the episode, readings came back to normal and then stopped for
-	// NewEpisodeAfter; its next confirmed breach is a return (Resumed).
-	Paused bool `json:"paused,omitempty"`
+	// Paused: during the episode, readings came back to normal and then stopped for PauseAfter
+	// — from PausedFrom, the last reading before the gap, to PausedTo, the first after it; its
+	// next confirmed breach is a return (Resumed). Late readings that fill the gap undo it (Filled).
+	Paused     bool      `json:"paused,omitempty"`
+	PausedFrom time.Time `json:"paused_from,omitzero"`
+	PausedTo   time.Time `json:"paused_to,omitzero"`
 }
 
 // Source is what a rule remembers about one source's readings.
@@ -58,9 +62,6 @@ const sourceMemory = 7 * 24 * time.Hour
 // Step applies one observation to the rule's episode and says what it did. Observations of one
 // source must come in time order; the caller replays late ones (see Late). Step is pure.
 func (r Rule) Step(st State, o Observation) (State, Transition) {
-	if st.Firing && !st.ClearingSince.IsZero() && o.At.Sub(st.lastSeen()) >= NewEpisodeAfter {
-		st = st.paused()
-	}
 	src := st.Sources[o.Source]
 	if o.At.After(src.LastAt) {
 		src.LastAt = o.At
@@ -103,21 +104,68 @@ func (r Rule) Step(st State, o Observation) (State, Transition) {
 		st.Firing, tr = false, Cleared
 	}
 	if !st.Firing { // clearing matters only during an episode: no row for a patient who is well
-		st.LastNotClear, st.ClearingSince, st.Paused = time.Time{}, time.Time{}, false
+		st.LastNotClear, st.ClearingSince = time.Time{}, time.Time{}
+		st.Paused, st.PausedFrom, st.PausedTo = false, time.Time{}, time.Time{}
 	}
 	return st, tr
 }
 
-// paused is st when its readings, back to normal, then stopped for NewEpisodeAfter: the episode
-// may have ended unseen, so its return must be confirmed afresh — every source's run past the
-// limit starts again — and is announced (Resumed).
-func (st State) paused() State {
-	sources := make(map[string]Source, len(st.Sources))
-	for k, s := range st.Sources {
+// pausedBefore reports whether a reading taken at at ends a pause: the episode is clearing, and
+// no source's reading came for PauseAfter before it. Only readings pause an episode — a score
+// or device check the timers make at a time of their own does not (their outage is no pause).
+func (st State) pausedBefore(at time.Time) bool {
+	return st.Firing && !st.ClearingSince.IsZero() && at.Sub(st.lastSeen()) >= PauseAfter
+}
+
+// paused is st when its readings, back to normal, then stopped until at: the episode may have
+// ended unseen, so its return must be confirmed afresh — every source's run past the limit, and
+// run of identical values, starts again — and is announced (Resumed).
+func (st State) paused(at time.Time) State {
+	st.PausedFrom, st.PausedTo = st.lastSeen(), at
+	st.Sources, st.Paused = restartRuns(st.Sources), true
+	return st
+}
+
+// restartRuns is sources with every run — past the limit, or of identical values — forgotten.
+func restartRuns(sources map[string]Source) map[string]Source {
+	out := make(map[string]Source, len(sources))
+	for k, s := range sources {
 		s.Breaching, s.BreachSince, s.Count = false, time.Time{}, 0
-		sources[k] = s
+		s.RunValue, s.RunSince, s.RunCount = 0, time.Time{}, 0
+		out[k] = s
 	}
-	st.Sources, st.Paused = sources, true
+	return out
+}
+
+// Filled is st after late readings taken at times arrived: a pause they leave no PauseAfter gap
+// in was no pause (a device that sent its newest reading first and its backlog after); one they
+// only narrow keeps its largest gap.
+func (st State) Filled(times []time.Time) State {
+	if !st.Paused {
+		return st
+	}
+	from, to := st.PausedFrom, st.PausedTo
+	edges := []time.Time{from, to}
+	for _, t := range times {
+		if t.After(from) && t.Before(to) {
+			edges = append(edges, t)
+		}
+	}
+	if len(edges) == 2 {
+		return st
+	}
+	slices.SortFunc(edges, time.Time.Compare)
+	var gapFrom, gapTo time.Time
+	for i := 1; i < len(edges); i++ {
+		if edges[i].Sub(edges[i-1]) > gapTo.Sub(gapFrom) {
+			gapFrom, gapTo = edges[i-1], edges[i]
+		}
+	}
+	if gapTo.Sub(gapFrom) < PauseAfter {
+		st.Paused, st.PausedFrom, st.PausedTo = false, time.Time{}, time.Time{}
+		return st
+	}
+	st.PausedFrom, st.PausedTo = gapFrom, gapTo
 	return st
 }
 

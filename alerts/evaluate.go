@@ -24,8 +24,11 @@ func (r Rule) Evaluate(st State, rd rpm.Reading) (State, Transition) {
 	if st.Late(source, rd.EffectiveAt) {
 		return st, Late
 	}
+	if st.pausedBefore(rd.EffectiveAt) {
+		st = st.paused(rd.EffectiveAt)
+	}
 	o := Observation{Source: source, At: rd.EffectiveAt}
-	src := st.Sources[source] // Step records the reading's time, after it has seen the pause before it
+	src := st.Sources[source]
 	step := r
 	switch r.Kind {
 	case rpm.Threshold:

@@ -41,8 +41,8 @@ func Retrigger(a rpm.Alert, at time.Time) (rpm.Alert, rpm.AlertEvent, error) {
 	return a, rpm.AlertEvent{Kind: rpm.EventRetriggered, At: at}, nil
 }
 
-// Refire puts an acknowledged alert back to firing when it got worse: the acknowledgement covered
-// it as it was. It escalates afresh from at.
+// Refire puts an acknowledged alert back to firing when it got worse, or came back after a pause:
+// the acknowledgement covered it as it was. It escalates afresh from at.
 func Refire(a rpm.Alert, at time.Time, note string) (rpm.Alert, rpm.AlertEvent) {
 	a.State, a.SnoozedUntil, a.EscalatedAt, a.LastTriggeredAt = rpm.AlertFiring, time.Time{}, at, at
 	return a, rpm.AlertEvent{Kind: rpm.EventRetriggered, At: at, Note: note}

@@ -56,12 +56,18 @@ type Replayed struct {
 }
 
 // ReplaySource replays one device's readings of a threshold or rate-of-change rule's code, in
-// time order, from an empty memory: how a late reading is evaluated in order with its neighbours. The window must reach far
-// enough back to hold what confirms an onset (ReplayLookback).
-func (r Rule) ReplaySource(readings []rpm.Reading) Replayed {
+// time order, from an empty memory: how a late reading is evaluated in order with its
+// neighbours. The window must reach far enough back to hold what confirms an onset
+// (ReplayLookback). restart, when set, is the end of the episode's pause: the device's run past
+// the limit starts again there, so a run from before the pause never confirms the return.
+func (r Rule) ReplaySource(readings []rpm.Reading, restart time.Time) Replayed {
 	var st State
 	var out Replayed
+	restarted := restart.IsZero()
 	for _, rd := range readings {
+		if !restarted && !rd.EffectiveAt.Before(restart) {
+			st.Sources, restarted = restartRuns(st.Sources), true
+		}
 		var tr Transition
 		st, tr = r.Evaluate(st, rd)
 		switch tr {
@@ -73,6 +79,9 @@ func (r Rule) ReplaySource(readings []rpm.Reading) Replayed {
 			}
 		}
 		out.Source = st.Sources[rd.DeviceID]
+	}
+	if !restarted { // every reading was from before the pause: none of its run counts after it
+		out.Source = restartRuns(map[string]Source{"": out.Source})[""]
 	}
 	out.LastNotClear, out.Ongoing = st.LastNotClear, st.Firing
 	return out

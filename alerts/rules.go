@@ -165,14 +165,15 @@ const (
 	Ongoing   Transition = "ongoing"   // the episode goes on: update the open alert, never duplicate it
 	Cleared   Transition = "cleared"   // the clear condition held long enough on fresh readings
 	// Resumed: the episode goes on, confirmed, after its readings had been back to normal and
-	// then stopped for NewEpisodeAfter (spot checks hours apart, a sensor taken off): it may have
+	// then stopped for PauseAfter (spot checks hours apart, a sensor taken off): it may have
 	// ended unseen in between, so whoever acknowledged it must be told again.
 	Resumed Transition = "resumed"
 )
 
-// NewEpisodeAfter is how long readings must have paused, after normal ones, for the condition's
-// return to count as a return (Resumed) rather than more of the same.
-const NewEpisodeAfter = 15 * time.Minute
+// PauseAfter is how long readings must have stopped, after normal ones, for the condition's
+// return to count as a return (Resumed) rather than more of the same; an open alert quiet this
+// long that fires again is announced as having come back.
+const PauseAfter = 15 * time.Minute
 
 // Point is one value at one time.
 type Point struct {

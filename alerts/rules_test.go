@@ -62,7 +62,7 @@ func TestThreshold(t *testing.T) {
 }
 
 // TestReturnAfterAPause: readings hours apart cannot show a clear held for minutes. When an
-// episode's readings were back to normal and then stopped for NewEpisodeAfter, its next confirmed
+// episode's readings were back to normal and then stopped for PauseAfter, its next confirmed
 // breach — confirmed afresh, whichever device — is a return (Resumed), not more of the same; a
 // clear that then holds still ends it. A short pause in a stream changes nothing.
 func TestReturnAfterAPause(t *testing.T) {
@@ -92,7 +92,7 @@ func TestReturnAfterAPause(t *testing.T) {
 	})
 	spo2 := Rule{Kind: rpm.Threshold, Code: rpm.CodeSpO2, Unit: "%", Severity: rpm.SeverityHigh, Direction: rpm.Below, Limit: 90, Clear: 92,
 		ClearFor: time.Minute, Critical: true}
-	run(t, "a stream that pauses for less than NewEpisodeAfter goes on with its episode", spo2, []step{
+	run(t, "a stream that pauses for less than PauseAfter goes on with its episode", spo2, []step{
 		{0, 85, Confirmed}, {10, 93, NoChange}, {10 + 14*60, 85, Ongoing},
 	})
 
@@ -112,6 +112,78 @@ func TestReturnAfterAPause(t *testing.T) {
 	feed("wrist", 240, 125, NoChange)
 	feed("arm", 10*hour, 84, NoChange)
 	feed("arm", 10*hour+180, 84, Resumed)
+}
+
+// TestPauseEdges: a run of identical values from before a pause does not confirm a flat line's
+// return; late readings that fill a pause undo it and ones that only narrow it do not; a replay
+// restarts a device's run at the pause's end; and checks the timers make at their own times (a
+// battery's charge, a NEWS2 rescore) never pause an episode, so an outage of the timers is no
+// pause.
+func TestPauseEdges(t *testing.T) {
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	flat := Rule{Kind: rpm.FlatLine, Severity: rpm.SeverityLow, Repeat: 10}
+	var st State
+	var tr Transition
+	hr := func(sec int, v float64) {
+		st, tr = flat.Evaluate(st, rpm.Reading{DeviceID: "m", Code: rpm.CodeHeartRate, Value: v, EffectiveAt: at(sec)})
+	}
+	for sec := 0; sec <= 600; sec += 30 {
+		hr(sec, 72)
+	}
+	for sec := 610; sec <= 650; sec += 5 {
+		hr(sec, 75) // nine identical values, varying from before: clearing
+	}
+	hr(650+20*60, 75)
+	if run := st.Sources[rpm.CodeHeartRate]; tr == Resumed || run.RunCount != 1 {
+		t.Errorf("a flat line's tenth identical value after a 20-minute pause: %q (run of %d), want the run to start again", tr, run.RunCount)
+	}
+
+	cuff := Rule{Kind: rpm.Threshold, Code: rpm.CodeSystolicBP, Severity: rpm.SeverityHigh, Direction: rpm.Below,
+		Limit: 90, Clear: 100, For: 3 * time.Minute, Repeat: 2}
+	paused := func() State {
+		var st State
+		for _, r := range []struct {
+			sec int
+			v   float64
+		}{{0, 85}, {180, 84}, {240, 125}, {240 + 20*60, 84}} {
+			st, _ = cuff.Evaluate(st, rpm.Reading{DeviceID: "arm", Code: cuff.Code, Value: r.v, EffectiveAt: at(r.sec)})
+		}
+		return st
+	}
+	if st := paused(); !st.Paused || !st.PausedFrom.Equal(at(240)) || !st.PausedTo.Equal(at(240+20*60)) {
+		t.Fatalf("a 20-minute gap after a normal reading: %+v", st)
+	}
+	if st := paused().Filled([]time.Time{at(600), at(1000)}); st.Paused {
+		t.Errorf("a backlog leaving no 15-minute gap still pauses: %+v", st)
+	}
+	if st := paused().Filled([]time.Time{at(300)}); !st.Paused || !st.PausedFrom.Equal(at(300)) {
+		t.Errorf("a late reading that only narrows the gap: %+v, want the pause from 300 s", st)
+	}
+	if st := paused().Filled([]time.Time{at(100), at(2000)}); !st.Paused || !st.PausedFrom.Equal(at(240)) {
+		t.Errorf("late readings outside the gap: %+v", st)
+	}
+
+	// The arm cuff's run past the limit from 0 s to 180 s, replayed after the pause: not confirmed.
+	window := []rpm.Reading{{DeviceID: "arm", Code: cuff.Code, Value: 85, EffectiveAt: at(0)},
+		{DeviceID: "arm", Code: cuff.Code, Value: 84, EffectiveAt: at(180)}}
+	if rp := cuff.ReplaySource(window, time.Time{}); !rp.Source.Breaching {
+		t.Fatalf("the replayed run without a pause: %+v", rp.Source)
+	}
+	if rp := cuff.ReplaySource(window, at(200)); rp.Source.Breaching || rp.Source.Count != 0 {
+		t.Errorf("a run from before the pause survived the replay: %+v", rp.Source)
+	}
+	after := append(window, rpm.Reading{DeviceID: "arm", Code: cuff.Code, Value: 83, EffectiveAt: at(300)})
+	if rp := cuff.ReplaySource(after, at(200)); !rp.Source.BreachSince.Equal(at(300)) || rp.Source.Count != 1 {
+		t.Errorf("the run after the pause: %+v, want it to start at 300 s", rp.Source)
+	}
+
+	battery := DefaultLowBattery
+	var b State
+	b, _ = battery.Step(b, Observation{Source: "d", At: at(0), Breach: true})
+	b, _ = battery.Step(b, Observation{Source: "d", At: at(10), Clear: true})
+	if b, tr = battery.Step(b, Observation{Source: "d", At: at(10 + 30*60), Breach: true}); tr != Ongoing || b.Paused {
+		t.Errorf("a timer check 30 minutes after the last: %q (paused %v), want more of the same", tr, b.Paused)
+	}
 }
 
 // TestSeveralDevices: onsets are confirmed on one device's own readings; one device's normal
@@ -174,7 +246,7 @@ func TestLateReadingsAreReplayed(t *testing.T) {
 	for i, v := range []float64{80, 150, 155, 150, 80, 80, 80} {
 		window = append(window, rpm.Reading{DeviceID: "d", Code: rpm.CodeHeartRate, Value: v, EffectiveAt: t0.Add(time.Duration(i) * time.Minute)})
 	}
-	rp := r.ReplaySource(window)
+	rp := r.ReplaySource(window, time.Time{})
 	if len(rp.Onsets) != 1 || !rp.Onsets[0].Reading.EffectiveAt.Equal(t0.Add(2*time.Minute)) || !rp.Onsets[0].Cleared.Equal(t0.Add(6*time.Minute)) || rp.Ongoing {
 		t.Errorf("replay: %+v", rp)
 	}

@@ -124,7 +124,8 @@ func (ev *evaluation) series(ctx context.Context, patient string, rule alerts.Ru
 // replayLate evaluates a device's late readings in order: it replays the device's readings from
 // before the earliest late one to far enough after the latest to see what they confirm or clear,
 // and raises — marked late — each episode the replay finds that no alert covered. The device's
-// memory becomes the replay's when the replay reached its newest reading.
+// memory becomes the replay's when the replay reached its newest reading. Late readings inside a
+// pause of the episode fill it; a pause that stands restarts the replayed run at its end.
 func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alerts.Rule, st alerts.State, device string, late []rpm.Reading) (alerts.State, error) {
 	first, lastLate := late[0].EffectiveAt, late[len(late)-1].EffectiveAt
 	newest := st.Sources[device].LastAt
@@ -133,7 +134,16 @@ func (ev *evaluation) replayLate(ctx context.Context, patient string, rule alert
 	if err != nil {
 		return st, err
 	}
-	rp := rule.ReplaySource(window)
+	times := make([]time.Time, len(late))
+	for i, r := range late {
+		times[i] = r.EffectiveAt
+	}
+	st = st.Filled(times) // a pause the late readings fill was none
+	var restart time.Time
+	if st.Paused {
+		restart = st.PausedTo
+	}
+	rp := rule.ReplaySource(window, restart)
 	reached := end.Equal(newest) && len(window) < store.MaxReplay
 	if reached {
 		st = st.Replayed(device, rp)
@@ -326,7 +336,7 @@ func (ev *evaluation) retrigger(key store.OpenAlertKey, al rpm.Alert, at time.Ti
 	case worse:
 		event.Note = "worse: now " + string(al.Severity)
 		ev.put(key, al, event)
-	case recovered, resumed, quiet >= alerts.NewEpisodeAfter && al.State == rpm.AlertFiring:
+	case recovered, resumed, quiet >= alerts.PauseAfter && al.State == rpm.AlertFiring:
 		if event.Note == "" {
 			event.Note = cmp.Or(resumedNote(resumed, quiet), "came back after "+shortDuration(quiet)+" quiet")
 		}

@@ -28,7 +28,7 @@ const (
 // lifecycle on a virtual clock and holds Vigil to its safety goals: every scripted deterioration
 // detected in time (sensitivity 100 %), no flaps, no alert at all for stable patients, a silent
 // continuous monitor alarmed within max(3 × interval, 60 s) + 10 s, and in the demo cohort no
-// clinical alert for its stable patients and at most 2 clinical alerts per patient-day. docs/CLINICAL-SAFETY.md must
+// clinical alert for its stable patients and at most 2 clinical calls per patient-day. docs/CLINICAL-SAFETY.md must
 // show this run's figures (they are deterministic); -update-safety rewrites them.
 func TestClinicalSafetyReplay(t *testing.T) {
 	results := make([]outcome, len(scenarios))
@@ -77,7 +77,7 @@ func checkScenario(t *testing.T, sc scenario, o outcome) {
 		t.Errorf("%d alerts for stable patients", o.falseAlarms)
 	}
 	if sc.demo && o.clinicalPerPatientDay > 2 {
-		t.Errorf("alarm load %.2f clinical alerts per patient-day in the demo cohort, want at most 2", o.clinicalPerPatientDay)
+		t.Errorf("alarm load %.2f clinical calls per patient-day in the demo cohort, want at most 2", o.clinicalPerPatientDay)
 	}
 	switch sc.name {
 	case "Noisy borderline SpO₂ 89–91 %":
@@ -102,7 +102,7 @@ func checkScenario(t *testing.T, sc scenario, o outcome) {
 // safetyTable is the document's table of a run.
 func safetyTable(results []outcome) string {
 	var b strings.Builder
-	b.WriteString("| scenario | simulated | patients | clinical alerts | technical alerts | episodes | flaps | reopened < 15 min | detected | time to detection | escalations | clinical alerts per patient-day |\n")
+	b.WriteString("| scenario | simulated | patients | clinical alerts | technical alerts | episodes | flaps | reopened < 15 min | detected | time to detection | escalations | clinical calls per patient-day |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var expected, detected, flaps, reopened int
 	for _, o := range results {

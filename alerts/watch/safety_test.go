@@ -396,8 +396,9 @@ func (r *run) send(d *cohortDevice, readings []wireReading, status map[string]an
 	}
 }
 
-// observe notes when each alert began to fire: when it opened, and each time an acknowledged one
-// fired again (worse, or back after a pause) and so demanded someone's attention anew.
+// observe notes when each alert began to fire: when it opened, and each time it fired again after
+// being acknowledged or snoozed (worse, back after a pause, or a snooze that ran out) and so
+// demanded someone's attention anew.
 func (r *run) observe(at time.Duration) {
 	rows, err := r.conn.Query(r.ctx, `SELECT id::text, state = 'firing' FROM alerts`)
 	if err != nil {
@@ -497,7 +498,8 @@ func (r *run) measure() outcome {
 		o.episodes++
 		for _, e := range a.events {
 			switch {
-			case strings.HasPrefix(e, "retriggered:came back"), strings.HasPrefix(e, "retriggered:back before"):
+			case strings.HasPrefix(e, "retriggered:came back"), strings.HasPrefix(e, "retriggered:back before"),
+				strings.HasPrefix(e, "retriggered:back after"):
 				o.episodes++
 			case strings.HasPrefix(e, "escalated:"):
 				o.escalations++

@@ -349,6 +349,41 @@ func TestAcknowledgedAlertFiresAgainAfterAPause(t *testing.T) {
 	}
 }
 
+// TestABacklogIsNoPause: a device that sends its newest reading first and the readings it took
+// meanwhile after (a hub back online) did not pause: the acknowledged alert stays acknowledged.
+func TestABacklogIsNoPause(t *testing.T) {
+	h := newHospital(t)
+	start := h.start.Add(time.Hour)
+	clk := &clock{now: start}
+	in := newInstance(t, h.url, clk.Now)
+	ctx := context.Background()
+	d := h.devices[0]
+	patient := h.patient[d.DeviceID]
+	for sec := 0; sec <= 180; sec += 10 {
+		clk.now = start.Add(time.Duration(sec) * time.Second)
+		post(t, in, d.DeviceID, start, fmt.Sprint("a", sec), point{sec, 87})
+	}
+	a := openAlerts(t, h, patient)["below"]
+	if _, err := in.engine.Acknowledge(ctx, a.ID, patient, "", "on my way"); err != nil {
+		t.Fatal(err)
+	}
+	post(t, in, d.DeviceID, start, "b", point{190, 96})
+	clk.now = start.Add(190*time.Second + 20*time.Minute)
+	post(t, in, d.DeviceID, start, "live", point{1390, 86}) // the newest first…
+	var backlog []point
+	for sec := 200; sec < 1390; sec += 10 {
+		backlog = append(backlog, point{sec, 86})
+	}
+	post(t, in, d.DeviceID, start, "backlog", backlog...) // …then what it took meanwhile
+	for sec := 1400; sec <= 1600; sec += 10 {
+		clk.now = start.Add(time.Duration(sec) * time.Second)
+		post(t, in, d.DeviceID, start, fmt.Sprint("c", sec), point{sec, 86})
+	}
+	if got := openAlerts(t, h, patient)["below"]; got.ID != a.ID || got.State != rpm.AlertAcknowledged {
+		t.Fatalf("after a backlog that leaves no gap: %+v", got)
+	}
+}
+
 // TestSnoozeHoldsThroughAPause: a snooze is a chosen silence — an episode that resumes after a
 // pause during it is recorded but does not fire until the snooze runs out; then it does, because
 // the alert is still open.

@@ -23,7 +23,7 @@ import (
 // files are the assets. js/live holds the live pages' modules; js/test and js/package.json are for
 // Node's test runner only and stay out of the binary.
 //
-//go:embed css js/live vendor
+//go:embed css img js/live vendor
 var files embed.FS
 
 // Prefix is the URL path under which assets are served.

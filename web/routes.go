@@ -21,6 +21,10 @@ func (s *Server) routes(cfg Config) {
 	e.GET("/readyz", h.Readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET(static.Prefix+"*", echo.WrapHandler(cfg.Assets))
+	// Browsers ask for /favicon.ico whatever the page says; pages link the hashed SVG.
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, cfg.Assets.URL("img/favicon.svg"))
+	})
 
 	// The built-in OpenID provider (demo and tests only); it guards its own forms.
 	if cfg.Provider != nil {

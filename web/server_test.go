@@ -218,3 +218,19 @@ func TestClientAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestFavicon: every page links the icon, and the address browsers ask for regardless leads to it.
+func TestFavicon(t *testing.T) {
+	s, _ := newTestServer(t, false)
+	page := get(s, "/")
+	m := regexp.MustCompile(`<link rel="icon" href="([^"]+)" type="image/svg\+xml">`).FindStringSubmatch(page.Body.String())
+	if m == nil {
+		t.Fatal("the page links no icon")
+	}
+	if rec := get(s, "/favicon.ico"); rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != m[1] {
+		t.Errorf("/favicon.ico: %d to %q, want the linked icon %q", rec.Code, rec.Header().Get("Location"), m[1])
+	}
+	if rec := get(s, m[1]); rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("the icon: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
